@@ -1,0 +1,37 @@
+"""sklearn_wsvad: weakly supervised video anomaly detection for scikit-learn.
+
+The top level re-exports the numpy/scikit-learn parts; it does not import
+torch. Models live in :mod:`sklearn_wsvad.models`.
+"""
+
+from .metrics import (
+    equal_error_rate,
+    expand_clip_scores,
+    frame_average_precision_score,
+    frame_equal_error_rate,
+    frame_roc_auc_score,
+    make_frame_scorer,
+    score_clips,
+)
+from .refine import (
+    ClipNormalizer,
+    ClipStandardScaler,
+    FeatureNormClusterUndersampler,
+    SnippetReformer,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FeatureNormClusterUndersampler",
+    "SnippetReformer",
+    "ClipStandardScaler",
+    "ClipNormalizer",
+    "score_clips",
+    "expand_clip_scores",
+    "frame_roc_auc_score",
+    "frame_average_precision_score",
+    "frame_equal_error_rate",
+    "equal_error_rate",
+    "make_frame_scorer",
+]

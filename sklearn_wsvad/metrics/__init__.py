@@ -1,0 +1,22 @@
+"""Frame-level metrics, scorers and clip-to-frame score expansion (numpy and
+scikit-learn only)."""
+
+from ._frame import (
+    equal_error_rate,
+    expand_clip_scores,
+    frame_average_precision_score,
+    frame_equal_error_rate,
+    frame_roc_auc_score,
+)
+from ._scorer import FrameScorer, make_frame_scorer, score_clips
+
+__all__ = [
+    "expand_clip_scores",
+    "frame_roc_auc_score",
+    "frame_average_precision_score",
+    "frame_equal_error_rate",
+    "equal_error_rate",
+    "make_frame_scorer",
+    "FrameScorer",
+    "score_clips",
+]

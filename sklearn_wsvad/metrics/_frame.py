@@ -1,0 +1,208 @@
+"""Frame-level metrics of clip scores (micro-averaged over videos)."""
+
+import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+from ..utils.validation import check_frame_labels
+
+__all__ = [
+    "expand_clip_scores",
+    "frame_roc_auc_score",
+    "frame_average_precision_score",
+    "frame_equal_error_rate",
+    "equal_error_rate",
+]
+
+
+def _check_clip_scores(clip_scores):
+    if isinstance(clip_scores, np.ndarray) and clip_scores.dtype != object:
+        if clip_scores.ndim != 2:
+            raise ValueError(
+                "clip_scores must hold one 1-D array of scores per video, got an "
+                f"array of shape {clip_scores.shape}."
+            )
+    out = []
+    for i, s in enumerate(clip_scores):
+        arr = np.asarray(s, dtype=np.float64)
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError(
+                f"Scores of video {i} have shape {arr.shape}; expected a non-empty "
+                "1-D array with one score per clip."
+            )
+        if not np.isfinite(arr).all():
+            raise ValueError(f"Scores of video {i} contain NaN or infinity.")
+        out.append(arr)
+    return out
+
+
+def expand_clip_scores(clip_scores, n_frames=None, *, frames_per_clip=16):
+    """Frame scores from clip scores: each repeated ``frames_per_clip`` times.
+
+    The reference protocols' ``np.repeat(score, 16)``, cut or padded (with
+    the last clip's score) to each video's frame count.
+
+    Parameters
+    ----------
+    clip_scores : sequence of array-like of shape (n_clips_i,)
+    n_frames : sequence of int, default=None
+        Frames of each video; ``n_clips_i * frames_per_clip`` when None.
+    frames_per_clip : int, default=16
+
+    Returns
+    -------
+    frame_scores : list of ndarray of shape (n_frames_i,)
+
+    Examples
+    --------
+    >>> from sklearn_wsvad.metrics import expand_clip_scores
+    >>> [s.tolist() for s in expand_clip_scores([[0.1, 0.9]], [5], frames_per_clip=2)]
+    [[0.1, 0.1, 0.9, 0.9, 0.9]]
+    """
+    scores = _check_clip_scores(clip_scores)
+    if n_frames is None:
+        n_frames = [s.size * frames_per_clip for s in scores]
+    out = []
+    for s, n in zip(scores, n_frames):
+        frames = np.repeat(s, frames_per_clip)[:n]
+        if frames.size < n:
+            frames = np.pad(frames, (0, n - frames.size), mode="edge")
+        out.append(frames)
+    return out
+
+
+def _concat_frames(frame_labels, clip_scores, frames_per_clip, abnormal_only):
+    scores = _check_clip_scores(clip_scores)
+    labels = check_frame_labels(
+        frame_labels, [s.size for s in scores], frames_per_clip=frames_per_clip
+    )
+    frames = expand_clip_scores(scores, [lab.size for lab in labels], frames_per_clip=frames_per_clip)
+    if abnormal_only:
+        keep = [i for i, lab in enumerate(labels) if lab.any()]
+        if not keep:
+            raise ValueError(
+                "abnormal_only=True but no video has an abnormal frame; the "
+                "abnormal-videos-only metrics need at least one abnormal video."
+            )
+        labels = [labels[i] for i in keep]
+        frames = [frames[i] for i in keep]
+    y_true = np.concatenate(labels)
+    if y_true.min() == y_true.max():
+        raise ValueError(
+            f"All {y_true.size} frames are labelled {int(y_true[0])}; frame-level "
+            "metrics need both normal and abnormal frames."
+        )
+    return y_true, np.concatenate(frames)
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    frame_labels : sequence of array-like of shape (n_frames_i,)
+        Per-video 0/1 frame ground truth, aligned with the clips within one
+        clip (see :func:`~sklearn_wsvad.utils.check_frame_labels`).
+    clip_scores : sequence of array-like of shape (n_clips_i,)
+        Per-video clip scores, higher = more anomalous, e.g. the output of
+        :func:`~sklearn_wsvad.score_clips`.
+    frames_per_clip : int, default=16
+    abnormal_only : bool, default=False
+        Restrict to videos with at least one abnormal frame (the core paper's
+        AUC_A / EER_A).
+"""
+
+
+def frame_roc_auc_score(frame_labels, clip_scores, *, frames_per_clip=16, abnormal_only=False):
+    """Frame-level ROC AUC over all videos' frames (the benchmarks' AUC).
+
+    Clip scores are expanded to frames (:func:`expand_clip_scores`), the
+    videos concatenated, and :func:`sklearn.metrics.roc_auc_score` computed.
+    {params}
+    Returns
+    -------
+    auc : float
+
+    Examples
+    --------
+    >>> from sklearn_wsvad.metrics import frame_roc_auc_score
+    >>> frame_roc_auc_score([[0, 0, 1, 1], [0, 0, 0, 0]], [[0.2, 0.8], [0.1, 0.3]],
+    ...                     frames_per_clip=2)
+    1.0
+    """
+    y, s = _concat_frames(frame_labels, clip_scores, frames_per_clip, abnormal_only)
+    return float(roc_auc_score(y, s))
+
+
+def frame_average_precision_score(
+    frame_labels, clip_scores, *, frames_per_clip=16, abnormal_only=False
+):
+    """Frame-level average precision (scikit-learn's step-wise AP, not a trapezoid).
+    {params}
+    Returns
+    -------
+    ap : float
+
+    Examples
+    --------
+    >>> from sklearn_wsvad.metrics import frame_average_precision_score
+    >>> frame_average_precision_score([[0, 1], [0, 0]], [[0.9, 0.8], [0.1, 0.2]],
+    ...                               frames_per_clip=1)
+    0.5
+    """
+    y, s = _concat_frames(frame_labels, clip_scores, frames_per_clip, abnormal_only)
+    return float(average_precision_score(y, s))
+
+
+def equal_error_rate(y_true, y_score):
+    """Equal error rate: the false positive rate where it equals the miss rate.
+
+    Linear interpolation between the two ROC points where ``1 - tpr - fpr``
+    changes sign (the usual ``brentq`` on the interpolated ROC curve, without
+    its failure on vertical segments). Lower is better.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) of {0, 1}
+    y_score : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    eer : float
+
+    Examples
+    --------
+    >>> from sklearn_wsvad.metrics import equal_error_rate
+    >>> equal_error_rate([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9])
+    0.5
+    >>> equal_error_rate([0, 1], [0.2, 0.7])
+    0.0
+    """
+    fpr, tpr, _ = roc_curve(y_true, y_score)
+    gap = (1.0 - tpr) - fpr
+    i = int(np.argmax(gap <= 0))
+    if gap[i] == 0 or i == 0:
+        return float(fpr[i])
+    t = gap[i - 1] / (gap[i - 1] - gap[i])
+    return float(fpr[i - 1] + t * (fpr[i] - fpr[i - 1]))
+
+
+def frame_equal_error_rate(
+    frame_labels, clip_scores, *, frames_per_clip=16, abnormal_only=False
+):
+    """Frame-level equal error rate (lower is better).
+    {params}
+    Returns
+    -------
+    eer : float
+
+    Examples
+    --------
+    >>> from sklearn_wsvad.metrics import frame_equal_error_rate
+    >>> frame_equal_error_rate([[0, 0, 1, 1]], [[0.1, 0.6, 0.4, 0.9]], frames_per_clip=1)
+    0.5
+    """
+    y, s = _concat_frames(frame_labels, clip_scores, frames_per_clip, abnormal_only)
+    return equal_error_rate(y, s)
+
+
+for _f in (frame_roc_auc_score, frame_average_precision_score, frame_equal_error_rate):
+    _f.__doc__ = _f.__doc__.replace("{params}", _PARAMS_DOC.rstrip() + "\n")
+del _f

@@ -1,0 +1,173 @@
+"""Clip scores of a fitted estimator or Pipeline, and frame-level scorers."""
+
+import numpy as np
+from sklearn.utils.metadata_routing import MetadataRequest
+
+from ._frame import (
+    frame_average_precision_score,
+    frame_equal_error_rate,
+    frame_roc_auc_score,
+)
+
+__all__ = ["score_clips", "make_frame_scorer", "FrameScorer"]
+
+
+def score_clips(estimator, X):
+    """One score per input clip of every video, through a whole Pipeline.
+
+    For a :class:`~sklearn.pipeline.Pipeline` ending in a model, the videos
+    are transformed by the earlier steps as in ``predict``; the model scores
+    the rows it receives; and each input clip takes the score of the row it
+    landed in (each step's ``transform_index``). Steps without
+    ``transform_index`` must keep one row per clip.
+
+    Parameters
+    ----------
+    estimator : fitted model, Pipeline or search
+        A model with a ``score_clips`` method, a Pipeline ending in one, or a
+        fitted ``GridSearchCV``-like object with ``best_estimator_``.
+    X : sequence of ndarray of shape (n_clips_i, n_features)
+
+    Returns
+    -------
+    clip_scores : list of ndarray of shape (n_clips_i,)
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_wsvad import SnippetReformer, score_clips
+    >>> from sklearn_wsvad.datasets import make_wsvad_videos
+    >>> from sklearn_wsvad.models import MagnitudeMILDetector
+    >>> data = make_wsvad_videos(n_videos=20, n_features=16, random_state=0)
+    >>> pipe = make_pipeline(SnippetReformer(inference="snippets"),
+    ...                      MagnitudeMILDetector(max_epochs=2, random_state=0))
+    >>> pipe = pipe.fit(data.videos, data.target)
+    >>> scores = score_clips(pipe, data.videos)
+    >>> [s.shape == (len(v),) for s, v in zip(scores, data.videos)] == [True] * 20
+    True
+    """
+    if hasattr(estimator, "best_estimator_"):
+        estimator = estimator.best_estimator_
+    if hasattr(estimator, "steps"):
+        Xt = X
+        index = None
+        for name, step in estimator.steps[:-1]:
+            if step is None or step == "passthrough":
+                continue
+            if hasattr(step, "transform_index"):
+                step_index = step.transform_index(Xt)
+                index = step_index if index is None else [
+                    s[i] for s, i in zip(step_index, index)
+                ]
+                Xt = step.transform(Xt)
+                continue
+            lengths = [len(v) for v in Xt]
+            Xt = step.transform(Xt)
+            if [len(v) for v in Xt] != lengths:
+                raise TypeError(
+                    f"Pipeline step {name!r} ({type(step).__name__}) changes the number "
+                    "of rows of a video at transform and has no transform_index method, "
+                    "so its output rows cannot be mapped back to clips."
+                )
+        final = estimator.steps[-1][1]
+        rows = score_clips(final, Xt)
+        return rows if index is None else [r[i] for r, i in zip(rows, index)]
+    if hasattr(estimator, "score_clips"):
+        return estimator.score_clips(X)
+    raise TypeError(
+        f"{type(estimator).__name__} cannot score clips: expected a model with a "
+        "score_clips method (sklearn_wsvad.models) or a Pipeline ending in one."
+    )
+
+
+_METRICS = {
+    "roc_auc": (frame_roc_auc_score, 1),
+    "average_precision": (frame_average_precision_score, 1),
+    "eer": (frame_equal_error_rate, -1),
+}
+
+
+class FrameScorer:
+    """Scorer ``scorer(estimator, X, y=None, *, frame_labels)`` on frame metrics.
+
+    Made by :func:`make_frame_scorer`. It requests ``frame_labels`` through
+    scikit-learn's metadata routing, so the ground truth reaches the scorer
+    and never the estimator's ``fit``.
+    """
+
+    def __init__(self, metric, *, abnormal_only=False, frames_per_clip=16):
+        if metric not in _METRICS:
+            raise ValueError(
+                f"Unknown frame metric {metric!r}; expected one of {sorted(_METRICS)}."
+            )
+        self.metric = metric
+        self.abnormal_only = abnormal_only
+        self.frames_per_clip = frames_per_clip
+
+    def __call__(self, estimator, X, y=None, *, frame_labels=None):
+        if frame_labels is None:
+            raise ValueError(
+                "This frame-level scorer needs frame_labels (one 0/1 array per video). "
+                "Call scorer(estimator, X, frame_labels=...) or, in a search, enable "
+                "routing with sklearn.set_config(enable_metadata_routing=True) and "
+                "pass search.fit(X, y, frame_labels=...)."
+            )
+        func, sign = _METRICS[self.metric]
+        value = func(
+            frame_labels,
+            score_clips(estimator, X),
+            frames_per_clip=self.frames_per_clip,
+            abnormal_only=self.abnormal_only,
+        )
+        return sign * value
+
+    def get_metadata_routing(self):
+        """Request ``frame_labels`` for scoring (metadata routing protocol)."""
+        request = MetadataRequest(owner=type(self).__name__)
+        request.score.add_request(param="frame_labels", alias=True)
+        return request
+
+    def __repr__(self):
+        extra = ", abnormal_only=True" if self.abnormal_only else ""
+        if self.frames_per_clip != 16:
+            extra += f", frames_per_clip={self.frames_per_clip}"
+        return f"make_frame_scorer({self.metric!r}{extra})"
+
+
+def make_frame_scorer(metric="roc_auc", *, abnormal_only=False, frames_per_clip=16):
+    """Make a frame-level scorer for ``GridSearchCV`` / ``cross_validate``.
+
+    Parameters
+    ----------
+    metric : {"roc_auc", "average_precision", "eer"}, default="roc_auc"
+        ``"eer"`` is negated (``greater_is_better=False``), as scikit-learn's
+        ``neg_*`` scorers are.
+    abnormal_only : bool, default=False
+        Score on abnormal videos only (AUC_A, EER_A).
+    frames_per_clip : int, default=16
+
+    Returns
+    -------
+    scorer : FrameScorer
+        Requests ``frame_labels`` through metadata routing.
+
+    Examples
+    --------
+    >>> import sklearn
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_wsvad import SnippetReformer, make_frame_scorer
+    >>> from sklearn_wsvad.datasets import make_wsvad_videos
+    >>> from sklearn_wsvad.models import MagnitudeMILDetector
+    >>> data = make_wsvad_videos(n_videos=24, n_features=16, random_state=0)
+    >>> pipe = make_pipeline(SnippetReformer(),
+    ...                      MagnitudeMILDetector(max_epochs=2, random_state=0))
+    >>> search = GridSearchCV(pipe, {"snippetreformer__n_snippets": [8, 16]},
+    ...                       scoring=make_frame_scorer("roc_auc"), cv=2)
+    >>> with sklearn.config_context(enable_metadata_routing=True):
+    ...     search = search.fit(data.videos, data.target,
+    ...                         frame_labels=data.frame_labels)
+    >>> sorted(search.best_params_)
+    ['snippetreformer__n_snippets']
+    """
+    return FrameScorer(metric, abnormal_only=abnormal_only, frames_per_clip=frames_per_clip)

@@ -1,0 +1,312 @@
+"""skorch base class of the video MIL models."""
+
+import contextlib
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.utils import to_tensor
+from sklearn.base import ClassifierMixin
+from sklearn.metrics import roc_auc_score
+from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
+from torch.utils.data import DataLoader
+
+from ..utils.validation import (
+    check_both_classes,
+    check_video_labels,
+    check_videos,
+)
+from ._data import BalancedVideoLoader, VideoDataset, pad_collate
+
+__all__ = ["BaseVideoMILNet"]
+
+
+@contextlib.contextmanager
+def _forked_torch_rng(seed, device):
+    """Run a block with torch's RNG seeded, restoring the caller's state after.
+
+    ``torch.random.fork_rng`` saves the global CPU (and the used CUDA device's)
+    generator state and restores it on exit, so seeding inside it makes one
+    ``fit`` reproducible without changing the user's global RNG state.
+    """
+    device = torch.device(device)
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.random.manual_seed(seed)
+        yield
+
+
+class BaseVideoMILNet(ClassifierMixin, NeuralNet):
+    """skorch ``NeuralNet`` for weakly supervised video models.
+
+    A sample is a video ``(n_clips, n_features)``; the target is its 0/1
+    video label. Subclasses supply a torch module whose
+    ``forward(x, mask)`` takes a padded batch (``x``: b x t x d, ``mask``:
+    b x t, True on real clips) and returns a dict with at least ``"scores"``
+    (b x t, higher = more anomalous), and a criterion called as
+    ``criterion(output, y, mask)``. Padding never reaches a loss or a score.
+
+    Subclasses declare their own hyper-parameters in ``__init__`` and pass them
+    to the module and criterion by overriding :meth:`_module_params` and
+    :meth:`_criterion_params`.
+
+    What this base provides: input validation before any training; a balanced
+    normal/abnormal batch loader built from the fold's labels; reproducible
+    training from ``random_state`` without touching global RNG state;
+    ``device`` selection; and the prediction API: :meth:`score_clips`,
+    :meth:`decision_function`, :meth:`predict`, :meth:`score`.
+    """
+
+    #: Whether ``scores`` are probabilities (enables ``predict_proba``).
+    _scores_are_probabilities = False
+
+    def __init__(
+        self,
+        module,
+        criterion,
+        *,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        weight_decay=0.0,
+        max_epochs=50,
+        batch_size=64,
+        iterator_train=BalancedVideoLoader,
+        iterator_valid=DataLoader,
+        train_split=None,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        device="cpu",
+        random_state=None,
+        threshold=0.5,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            iterator_train=iterator_train,
+            iterator_valid=iterator_valid,
+            train_split=train_split,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+            **kwargs,
+        )
+        self.weight_decay = weight_decay
+        self.random_state = random_state
+        self.threshold = threshold
+
+    # ---- hooks for subclasses ------------------------------------------------
+    def _module_params(self):
+        """Keyword arguments of the module, from the estimator's parameters."""
+        return {}
+
+    def _criterion_params(self):
+        """Keyword arguments of the criterion, from the estimator's parameters."""
+        return {}
+
+    def _check_params(self):
+        """Validate hyper-parameters; called by ``fit`` before any work."""
+
+    # ---- skorch plumbing -----------------------------------------------------
+    def initialize_module(self):
+        kwargs = {
+            "n_features": self.n_features_in_,
+            **self._module_params(),
+            **self.get_params_for("module"),
+        }
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        return self
+
+    def initialize_criterion(self):
+        kwargs = {**self._criterion_params(), **self.get_params_for("criterion")}
+        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
+        return self
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        if prefix == "optimizer":
+            kwargs.setdefault("weight_decay", self.weight_decay)
+        return args, kwargs
+
+    def get_dataset(self, X, y=None):
+        return VideoDataset(X, y)
+
+    def get_iterator(self, dataset, training=False):
+        prefix = "iterator_train" if training else "iterator_valid"
+        iterator = self.iterator_train if training else self.iterator_valid
+        kwargs = self.get_params_for(prefix)
+        kwargs.setdefault("batch_size", self.batch_size)
+        kwargs.setdefault("collate_fn", pad_collate)
+        if isinstance(iterator, type) and issubclass(iterator, BalancedVideoLoader):
+            kwargs.setdefault("random_state", getattr(self, "training_seed_", None))
+        return iterator(dataset, **kwargs)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        mask = to_tensor(X["mask"], device=self.device)
+        y_true = to_tensor(y_true, device=self.device)
+        return self.criterion_(y_pred, y_true, mask)
+
+    # ---- fitting -------------------------------------------------------------
+    def _check_device(self):
+        device = torch.device(self.device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} but torch finds no CUDA device (torch "
+                f"{torch.__version__}); use device='cpu' or install a CUDA build of torch."
+            )
+
+    def fit(self, X, y):
+        """Train on videos and their video-level labels only.
+
+        Parameters
+        ----------
+        X : sequence of ndarray of shape (n_clips_i, n_features)
+            Training videos (typically snippets from
+            :class:`~sklearn_wsvad.SnippetReformer`).
+        y : array-like of shape (n_videos,)
+            0 for normal and 1 for abnormal videos; both must occur.
+
+        Returns
+        -------
+        self : object
+        """
+        videos = check_videos(X)
+        y = check_video_labels(y, n_videos=len(videos))
+        check_both_classes(y, type(self).__name__)
+        self._check_params()
+        self._check_device()
+        self.n_features_in_ = videos[0].shape[1]
+        self.classes_ = np.array([0, 1])
+        rng = check_random_state(self.random_state)
+        self.training_seed_ = int(rng.randint(np.iinfo(np.int32).max))
+        with _forked_torch_rng(self.training_seed_, self.device):
+            super().fit(videos, y)
+        return self
+
+    def partial_fit(self, X, y=None, classes=None, **skorch_params):
+        """Continue training for ``max_epochs`` more epochs (skorch semantics).
+
+        Parameters
+        ----------
+        X : sequence of ndarray of shape (n_clips_i, n_features)
+        y : array-like of shape (n_videos,)
+        classes : ignored
+        **skorch_params
+            skorch-internal arguments that ``fit`` forwards; nothing from
+            the user reaches the module through here.
+
+        Returns
+        -------
+        self : object
+        """
+        if not self.initialized_:
+            return self.fit(X, y)
+        videos = check_videos(X, n_features=self.n_features_in_)
+        y = check_video_labels(y, n_videos=len(videos))
+        check_both_classes(y, type(self).__name__)
+        return super().partial_fit(videos, y, classes, **skorch_params)
+
+    # ---- prediction ----------------------------------------------------------
+    def _batch_scores(self, output):
+        """Per-clip scores (b x t) from the module's output."""
+        return output["scores"]
+
+    def score_clips(self, X):
+        """Anomaly score of every row (clip or snippet) of every video.
+
+        Parameters
+        ----------
+        X : sequence of ndarray of shape (n_clips_i, n_features)
+
+        Returns
+        -------
+        scores : list of ndarray of shape (n_clips_i,)
+            Higher = more anomalous. Padding of the batches never changes a
+            video's scores.
+        """
+        self.check_is_fitted()
+        videos = check_videos(X, n_features=self.n_features_in_)
+        out = []
+        for batch in self.get_iterator(VideoDataset(videos), training=False):
+            with torch.no_grad():
+                scores = self._batch_scores(self.evaluation_step(batch))
+            scores = scores.detach().to("cpu", torch.float64).numpy()
+            lengths = batch[0]["mask"].sum(dim=1).tolist()
+            out.extend(s[:n].copy() for s, n in zip(scores, lengths))
+        return out
+
+    def _video_scores(self, clip_scores):
+        """Video score from its clip scores (the MIL max)."""
+        return np.array([s.max() for s in clip_scores])
+
+    def decision_function(self, X):
+        """Video-level anomaly score: the maximum clip score of each video.
+
+        Parameters
+        ----------
+        X : sequence of ndarray of shape (n_clips_i, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_videos,)
+        """
+        return self._video_scores(self.score_clips(X))
+
+    def predict(self, X):
+        """Video labels: 1 where :meth:`decision_function` >= ``threshold``.
+
+        Parameters
+        ----------
+        X : sequence of ndarray of shape (n_clips_i, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_videos,)
+        """
+        return (self.decision_function(X) >= self.threshold).astype(np.int64)
+
+    @available_if(lambda self: self._scores_are_probabilities)
+    def predict_proba(self, X):
+        """Probabilities of the two video classes, from the max clip score.
+
+        Parameters
+        ----------
+        X : sequence of ndarray of shape (n_clips_i, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_videos, 2)
+        """
+        p = np.clip(self.decision_function(X), 0.0, 1.0)
+        return np.column_stack([1.0 - p, p])
+
+    def score(self, X, y):
+        """Video-level ROC AUC of :meth:`decision_function`.
+
+        Parameters
+        ----------
+        X : sequence of ndarray of shape (n_clips_i, n_features)
+        y : array-like of shape (n_videos,)
+
+        Returns
+        -------
+        auc : float
+        """
+        videos = check_videos(X, n_features=getattr(self, "n_features_in_", None))
+        y = check_video_labels(y, n_videos=len(videos))
+        return float(roc_auc_score(y, self.decision_function(videos)))
+
+    def set_params(self, **params):
+        super().set_params(**params)
+        # skorch does not move a fitted module when only the device changes
+        if "device" in params and getattr(self, "initialized_", False):
+            self.module_.to(self.device)
+            self.criterion_.to(self.device)
+        return self

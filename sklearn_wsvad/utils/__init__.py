@@ -1,0 +1,18 @@
+"""Validation and array helpers shared by every part of the library."""
+
+from ._padding import pad_videos, split_by_lengths
+from .validation import (
+    check_both_classes,
+    check_frame_labels,
+    check_video_labels,
+    check_videos,
+)
+
+__all__ = [
+    "check_videos",
+    "check_video_labels",
+    "check_frame_labels",
+    "check_both_classes",
+    "pad_videos",
+    "split_by_lengths",
+]

@@ -1,0 +1,299 @@
+"""Input validation for video-level data.
+
+A data set is a sequence of videos, each a 2-D array ``(n_clips, n_features)``
+whose lengths differ. These helpers validate one video at a time and never
+stack the whole set (see ``DESIGN.md`` section 1).
+"""
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "check_videos",
+    "check_video_labels",
+    "check_frame_labels",
+    "check_both_classes",
+    "first_nonfinite_clip",
+]
+
+_HOW_TO_PASS = (
+    "Pass a list of 2-D arrays of shape (n_clips, n_features), one per video."
+)
+
+
+def _as_video_sequence(videos):
+    """Turn the accepted containers into a list without touching the arrays."""
+    if isinstance(videos, (str, bytes)) or np.isscalar(videos) or videos is None:
+        raise TypeError(
+            f"Expected a sequence of videos, got {type(videos).__name__}. {_HOW_TO_PASS}"
+        )
+    if isinstance(videos, np.ndarray):
+        if videos.dtype == object:
+            return list(videos)
+        if videos.ndim == 3:
+            return list(videos)
+        raise ValueError(
+            f"Expected a list of videos or a 3-D array (n_videos, n_clips, "
+            f"n_features), got a {videos.ndim}-D array of shape {videos.shape}. "
+            "A 2-D array is ambiguous (one video or many single-clip videos?). "
+            f"{_HOW_TO_PASS} For a single video use [video]."
+        )
+    try:
+        return list(videos)
+    except TypeError:
+        raise TypeError(
+            f"Expected a sequence of videos, got {type(videos).__name__}. {_HOW_TO_PASS}"
+        ) from None
+
+
+def first_nonfinite_clip(video):
+    """Index of the first clip of ``video`` holding NaN or inf, or None."""
+    bad = ~np.isfinite(video).all(axis=tuple(range(1, video.ndim)))
+    hits = np.flatnonzero(bad)
+    return int(hits[0]) if hits.size else None
+
+
+def _raise_nonfinite(video, index):
+    clip = first_nonfinite_clip(video)
+    raise ValueError(
+        f"Video {index} contains NaN or infinity (first at clip {clip}). "
+        "Features must be finite: drop or repair the damaged clips before fitting."
+    )
+
+
+def check_videos(
+    videos,
+    *,
+    n_features=None,
+    ensure_all_finite=True,
+    allow_crops=False,
+    dtype=(np.float64, np.float32),
+):
+    """Validate a sequence of videos, one at a time.
+
+    Parameters
+    ----------
+    videos : sequence of array-like of shape (n_clips, n_features)
+        A list (canonical), a 3-D array of equal-length videos or an object
+        array of videos.
+    n_features : int, default=None
+        The feature dimension every video must have (the one seen in ``fit``).
+        When None, all videos must match the first one.
+    ensure_all_finite : bool, default=True
+        Raise on NaN or infinity. Callers that read every value anyway (e.g.
+        to compute clip norms) may pass False and check themselves.
+    allow_crops : bool, default=False
+        Also accept 3-D videos ``(n_clips, n_crops, n_features)``.
+    dtype : dtype or tuple of dtypes, default=(np.float64, np.float32)
+        Floating videos of one of these dtypes are kept as they are (no copy,
+        memory maps stay memory maps); integer and boolean videos are
+        converted to the first dtype.
+
+    Returns
+    -------
+    videos : list of ndarray
+        The validated videos. Arrays are the caller's own objects whenever no
+        conversion was needed; treat them as read-only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_wsvad.utils import check_videos
+    >>> videos = check_videos([np.ones((3, 4)), np.zeros((5, 4))])
+    >>> [v.shape for v in videos]
+    [(3, 4), (5, 4)]
+    >>> check_videos([np.ones((3, 4)), np.ones((2, 8))])
+    Traceback (most recent call last):
+    ...
+    ValueError: Video 1 has 8 features but video 0 has 4; ...
+    """
+    seq = _as_video_sequence(videos)
+    if len(seq) == 0:
+        raise ValueError(f"Expected at least one video, got an empty sequence. {_HOW_TO_PASS}")
+    dtypes = dtype if isinstance(dtype, tuple) else (dtype,)
+    expected_ndim = (2, 3) if allow_crops else (2,)
+    reference = None if n_features is None else ("fit", int(n_features))
+    out = []
+    for i, video in enumerate(seq):
+        if not hasattr(video, "dtype") or not hasattr(video, "shape"):
+            try:
+                video = np.asarray(video)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(
+                    f"Video {i} could not be read as an array ({exc}). {_HOW_TO_PASS}"
+                ) from None
+        if video.ndim not in expected_ndim:
+            crop_hint = (
+                " Multi-crop features (n_clips, n_crops, n_features) go through the "
+                "loaders' crops= option or a crop step, not directly to this step."
+                if video.ndim == 3
+                else ""
+            )
+            raise ValueError(
+                f"Video {i} has shape {tuple(video.shape)}; expected a 2-D array "
+                f"(n_clips, n_features).{crop_hint} {_HOW_TO_PASS}"
+            )
+        if video.dtype.kind not in "fiub":
+            raise TypeError(
+                f"Video {i} has dtype {video.dtype}; expected numeric features "
+                "(float32 or float64)."
+            )
+        if video.shape[0] == 0:
+            raise ValueError(
+                f"Video {i} has 0 clips. Remove empty videos before fitting or scoring."
+            )
+        if video.dtype not in dtypes:
+            video = np.asarray(video, dtype=dtypes[0])
+        d = video.shape[-1]
+        if reference is None:
+            reference = ("0", d)
+        elif d != reference[1]:
+            if reference[0] == "fit":
+                raise ValueError(
+                    f"Video {i} has {d} features, but this estimator was fitted "
+                    f"with {reference[1]}; score videos from the same extractor "
+                    "used in fit."
+                )
+            raise ValueError(
+                f"Video {i} has {d} features but video 0 has {reference[1]}; all "
+                "videos must come from the same extractor."
+            )
+        if ensure_all_finite and not np.isfinite(video).all():
+            _raise_nonfinite(video, i)
+        out.append(video)
+    return out
+
+
+def check_video_labels(y, n_videos=None):
+    """Validate video-level labels: a 1-D array of {0, 1}.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_videos,)
+        0 for a normal video, 1 for an abnormal one.
+    n_videos : int, default=None
+        The number of videos the labels must match.
+
+    Returns
+    -------
+    y : ndarray of shape (n_videos,), dtype int64
+
+    Examples
+    --------
+    >>> from sklearn_wsvad.utils import check_video_labels
+    >>> check_video_labels([0, 1, 1.0], n_videos=3)
+    array([0, 1, 1])
+    >>> check_video_labels([0, 2], n_videos=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: Video labels must be 0 (normal) or 1 (abnormal); found values [0, 2]...
+    """
+    if y is None:
+        raise ValueError(
+            "Video labels y are required: an array of shape (n_videos,) with 0 for "
+            "normal and 1 for abnormal videos."
+        )
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        arr = arr.reshape(-1) if arr.ndim == 2 and 1 in arr.shape else arr
+    if arr.ndim != 1:
+        raise ValueError(
+            f"Video labels must be 1-D of shape (n_videos,), got shape {arr.shape}."
+        )
+    if n_videos is not None and arr.shape[0] != n_videos:
+        raise ValueError(
+            f"Got {n_videos} videos but {arr.shape[0]} labels; y needs one label per video."
+        )
+    if arr.dtype.kind not in "fiub":
+        raise ValueError(
+            f"Video labels must be 0 (normal) or 1 (abnormal); got dtype {arr.dtype}."
+        )
+    values = np.unique(arr)
+    if not np.isin(values, (0, 1)).all():
+        shown = [v.item() if hasattr(v, "item") else v for v in values[:10]]
+        raise ValueError(
+            f"Video labels must be 0 (normal) or 1 (abnormal); found values {shown}. "
+            "Map your classes to {0, 1} (e.g. y = (labels != 'Normal'))."
+        )
+    return arr.astype(np.int64)
+
+
+def check_both_classes(y, what="This model"):
+    """Raise if ``y`` holds only one of the two video classes."""
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=2)
+    if counts.min() == 0:
+        missing = "abnormal (1)" if counts[1] == 0 else "normal (0)"
+        raise ValueError(
+            f"{what} needs both normal and abnormal videos, but y has "
+            f"{counts[0]} normal and {counts[1]} abnormal and no {missing} video. "
+            "MIL learns by contrasting the two: add videos of the missing class, "
+            "or use a stratified split (StratifiedKFold) so each fold has both."
+        )
+
+
+def check_frame_labels(frame_labels, n_clips, *, frames_per_clip=16):
+    """Validate per-video frame ground truth against the videos' clip counts.
+
+    A video's labels are aligned with its clips when their length is within one
+    clip of ``n_clips * frames_per_clip`` (extractors drop or pad the last
+    partial clip); anything further off means the labels belong to another
+    video or another frame rate.
+
+    Parameters
+    ----------
+    frame_labels : sequence of array-like of shape (n_frames_i,)
+        One 0/1 array per video.
+    n_clips : sequence of int
+        The number of clips (or scores) of each video.
+    frames_per_clip : int, default=16
+
+    Returns
+    -------
+    frame_labels : list of ndarray of int8
+
+    Examples
+    --------
+    >>> from sklearn_wsvad.utils import check_frame_labels
+    >>> [a.tolist() for a in check_frame_labels([[0, 0, 1, 1]], [2], frames_per_clip=2)]
+    [[0, 0, 1, 1]]
+    """
+    if not isinstance(frames_per_clip, numbers.Integral) or frames_per_clip < 1:
+        raise ValueError(f"frames_per_clip must be a positive integer, got {frames_per_clip!r}.")
+    if isinstance(frame_labels, np.ndarray) and frame_labels.dtype != object:
+        if frame_labels.ndim != 2:
+            raise ValueError(
+                "frame_labels must be a sequence with one 1-D 0/1 array per video, got "
+                f"an array of shape {frame_labels.shape}."
+            )
+    labels = _as_video_sequence(frame_labels)
+    n_clips = list(n_clips)
+    if len(labels) != len(n_clips):
+        raise ValueError(
+            f"Got frame labels for {len(labels)} videos but {len(n_clips)} videos; "
+            "frame_labels needs one array per video, in the same order."
+        )
+    out = []
+    for i, (lab, n) in enumerate(zip(labels, n_clips)):
+        arr = np.asarray(lab)
+        if arr.ndim != 1:
+            raise ValueError(
+                f"Frame labels of video {i} have shape {arr.shape}; expected a 1-D 0/1 "
+                "array with one entry per frame."
+            )
+        if arr.dtype.kind not in "fiub" or not np.isin(arr, (0, 1)).all():
+            found = np.unique(arr)[:10].tolist() if arr.dtype.kind in "fiub" else arr.dtype
+            raise ValueError(
+                f"Frame labels of video {i} must be 0/1, found {found}."
+            )
+        covered = n * frames_per_clip
+        if arr.shape[0] <= covered - frames_per_clip or arr.shape[0] >= covered + frames_per_clip:
+            raise ValueError(
+                f"Frame labels of video {i} have {arr.shape[0]} frames but its {n} clips "
+                f"cover {covered} frames (frames_per_clip={frames_per_clip}); they must "
+                "agree within one clip. Pass per-frame labels of the same video, "
+                f"truncated or padded to n_clips * {frames_per_clip} as the benchmark "
+                "protocols do, or set frames_per_clip."
+            )
+        out.append(arr.astype(np.int8, copy=False))
+    return out
