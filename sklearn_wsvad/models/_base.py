@@ -154,7 +154,7 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         return self.criterion_(y_pred, y_true, mask)
 
     # ---- fitting -------------------------------------------------------------
-    def _check_device(self):
+    def _check_cuda_available(self):
         device = torch.device(self.device)
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(
@@ -181,7 +181,7 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         y = check_video_labels(y, n_videos=len(videos))
         check_both_classes(y, type(self).__name__)
         self._check_params()
-        self._check_device()
+        self._check_cuda_available()
         self.n_features_in_ = videos[0].shape[1]
         self.classes_ = np.array([0, 1])
         rng = check_random_state(self.random_state)

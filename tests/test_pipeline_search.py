@@ -1,0 +1,124 @@
+"""The refinement pipeline in GridSearchCV with frame ground truth routed to the scorer."""
+
+import pickle
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline
+
+from sklearn_wsvad import (
+    ClipStandardScaler,
+    FeatureNormClusterUndersampler,
+    SnippetReformer,
+    frame_roc_auc_score,
+    make_frame_scorer,
+    score_clips,
+)
+from sklearn_wsvad.models import MagnitudeMILDetector
+
+
+def _pipe(**model):
+    return Pipeline([
+        ("undersample", FeatureNormClusterUndersampler()),
+        ("snippets", SnippetReformer(n_snippets=16)),
+        ("scale", ClipStandardScaler()),
+        ("model", MagnitudeMILDetector(**{"max_epochs": 3, "hidden_sizes": (16, 8),
+                                          "batch_size": 8, "random_state": 0, **model})),
+    ])
+
+
+class _RecordingMIL(MagnitudeMILDetector):
+    """Records what fit receives, to prove frame labels never reach it."""
+
+    seen = []
+
+    def fit(self, X, y):
+        _RecordingMIL.seen.append((len(X), np.asarray(y).tolist()))
+        return super().fit(X, y)
+
+
+def test_grid_search_routes_frame_labels_to_scorer_only(small_data):
+    pipe = _pipe()
+    pipe.steps[-1] = ("model", _RecordingMIL(max_epochs=2, hidden_sizes=(16, 8), batch_size=8,
+                                             random_state=0))
+    search = GridSearchCV(
+        pipe,
+        {"undersample__n_clusters": [5, 10], "undersample__n_top": [2, 3]},
+        scoring=make_frame_scorer("roc_auc"),
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+    )
+    _RecordingMIL.seen.clear()
+    with sklearn.config_context(enable_metadata_routing=True):
+        search.fit(small_data.videos, small_data.target, frame_labels=small_data.frame_labels)
+    assert set(search.best_params_) == {"undersample__n_clusters", "undersample__n_top"}
+    assert len(search.cv_results_["mean_test_score"]) == 4
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert len(_RecordingMIL.seen) == 4 * 2 + 1
+    assert all(n in (20, 40) for n, _ in _RecordingMIL.seen)
+    # the scorer got the fold's own ground truth: recompute one split by hand
+    best = search.best_estimator_
+    direct = make_frame_scorer("roc_auc")(best, small_data.videos,
+                                          frame_labels=small_data.frame_labels)
+    assert direct == pytest.approx(frame_roc_auc_score(small_data.frame_labels,
+                                                       score_clips(best, small_data.videos)))
+
+
+def test_fitted_search_pickles_and_clones_to_identical_scores(small_data):
+    search = GridSearchCV(_pipe(), {"undersample__n_top": [2, 3]},
+                          scoring=make_frame_scorer("roc_auc"), cv=2)
+    with sklearn.config_context(enable_metadata_routing=True):
+        search.fit(small_data.videos, small_data.target, frame_labels=small_data.frame_labels)
+    scorer = make_frame_scorer("roc_auc")
+    before = scorer(search, small_data.videos, frame_labels=small_data.frame_labels)
+    again = pickle.loads(pickle.dumps(search))
+    assert scorer(again, small_data.videos, frame_labels=small_data.frame_labels) == before
+    cloned = clone(search)
+    with sklearn.config_context(enable_metadata_routing=True):
+        cloned.fit(small_data.videos, small_data.target, frame_labels=small_data.frame_labels)
+    assert cloned.best_params_ == search.best_params_
+    assert scorer(cloned, small_data.videos, frame_labels=small_data.frame_labels) == before
+
+
+def test_without_routing_frame_labels_cannot_reach_fit(small_data):
+    search = GridSearchCV(_pipe(), {"undersample__n_top": [2]},
+                          scoring=make_frame_scorer(), cv=2)
+    with pytest.raises((TypeError, ValueError)):
+        search.fit(small_data.videos, small_data.target, frame_labels=small_data.frame_labels)
+
+
+def test_stock_scorers_and_cross_val_predict(small_data):
+    pipe = _pipe()
+    search = GridSearchCV(pipe, {"undersample__n_top": [2, 3]}, scoring="roc_auc", cv=2)
+    search.fit(small_data.videos, small_data.target)
+    assert 0 <= search.best_score_ <= 1
+    dec = cross_val_predict(pipe, small_data.videos, small_data.target, cv=2,
+                            method="decision_function")
+    assert dec.shape == (40,)
+
+
+def test_score_clips_maps_snippet_scores_back_to_clips(small_data):
+    pipe = _pipe()
+    pipe.set_params(snippets__inference="snippets")
+    pipe.fit(small_data.videos, small_data.target)
+    clip_scores = score_clips(pipe, small_data.videos)
+    model = pipe.named_steps["model"]
+    snippets = pipe[:-1].transform(small_data.videos)
+    snippet_scores = model.score_clips(snippets)
+    index = pipe.named_steps["snippets"].transform_index(small_data.videos)
+    for c, s, i, v in zip(clip_scores, snippet_scores, index, small_data.videos):
+        assert c.shape == (len(v),)
+        np.testing.assert_array_equal(c, s[i])
+
+
+def test_all_frame_scorers_and_abnormal_only(small_data):
+    pipe = _pipe().fit(small_data.videos, small_data.target)
+    for metric, sign in [("roc_auc", 1), ("average_precision", 1), ("eer", -1)]:
+        for abnormal_only in (False, True):
+            value = make_frame_scorer(metric, abnormal_only=abnormal_only)(
+                pipe, small_data.videos, frame_labels=small_data.frame_labels)
+            assert -1 <= value <= 1 and np.sign(value) in (0, sign)
+    with pytest.raises(ValueError, match="needs frame_labels"):
+        make_frame_scorer()(pipe, small_data.videos)
