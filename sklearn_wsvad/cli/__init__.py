@@ -1,0 +1,5 @@
+"""The ``wsvad`` command line."""
+
+from ._reproduce import MODELS, configurations, reproduce
+
+__all__ = ["reproduce", "configurations", "MODELS"]
