@@ -306,7 +306,7 @@ class FeatureNormClusterUndersampler(BaseVideoTransformer):
         self.fit(X, y)
         videos = self._check_videos(X, reset=False, ensure_all_finite=False)
         return [
-            v if idx.size == len(v) else v.take(idx, axis=0)
+            v if idx.size == len(v) else v[idx]
             for v, idx in zip(videos, self.kept_indices_)
         ]
 
