@@ -170,7 +170,8 @@ def make_wsvad_videos(
         )
         seg_len = np.diff(bounds)
         clip_kind = np.repeat(kind, seg_len)
-        means = np.repeat(seg_means * (1 + jitter[kind] * rng.normal(size=n_seg))[:, None], seg_len, axis=0)
+        seg_means = seg_means * (1 + jitter[kind] * rng.normal(size=n_seg))[:, None]
+        means = np.repeat(seg_means, seg_len, axis=0)
 
         labels = np.zeros(n, dtype=np.int8)
         if target[i] == 1:

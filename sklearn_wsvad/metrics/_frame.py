@@ -75,7 +75,8 @@ def _concat_frames(frame_labels, clip_scores, frames_per_clip, abnormal_only):
     labels = check_frame_labels(
         frame_labels, [s.size for s in scores], frames_per_clip=frames_per_clip
     )
-    frames = expand_clip_scores(scores, [lab.size for lab in labels], frames_per_clip=frames_per_clip)
+    n_frames = [lab.size for lab in labels]
+    frames = expand_clip_scores(scores, n_frames, frames_per_clip=frames_per_clip)
     if abnormal_only:
         keep = [i for i, lab in enumerate(labels) if lab.any()]
         if not keep:

@@ -1,6 +1,5 @@
 """Clip scores of a fitted estimator or Pipeline, and frame-level scorers."""
 
-import numpy as np
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._frame import (

@@ -4,12 +4,12 @@ import contextlib
 
 import numpy as np
 import torch
-from skorch import NeuralNet
-from skorch.utils import to_tensor
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
+from skorch import NeuralNet
+from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
 from ..utils.validation import (

@@ -17,7 +17,8 @@ def test_shapes_and_labels():
             assert run.size == run[-1] - run[0] + 1
             frames = np.flatnonzero(f)
             assert frames.size == frames[-1] - frames[0] + 1
-            assert run[0] * 16 <= frames[0] and frames[-1] < (run[-1] + 1) * 16 or run[-1] == len(v) - 1
+            assert run[0] * 16 <= frames[0]
+            assert frames[-1] < (run[-1] + 1) * 16 or run[-1] == len(v) - 1
     assert len({len(v) for v in d.videos}) > 10  # ragged
 
 

@@ -36,7 +36,8 @@ def test_frame_metrics_match_sklearn_on_concatenated_frames(rng):
     labels, scores = _case(rng)
     frames = expand_clip_scores(scores, [len(lab) for lab in labels], frames_per_clip=4)
     y, s = np.concatenate(labels), np.concatenate(frames)
-    assert frame_roc_auc_score(labels, scores, frames_per_clip=4) == pytest.approx(roc_auc_score(y, s))
+    auc = frame_roc_auc_score(labels, scores, frames_per_clip=4)
+    assert auc == pytest.approx(roc_auc_score(y, s))
     assert frame_average_precision_score(labels, scores, frames_per_clip=4) == pytest.approx(
         average_precision_score(y, s))
     keep = [i for i, lab in enumerate(labels) if lab.any()]
