@@ -122,3 +122,13 @@ def test_all_frame_scorers_and_abnormal_only(small_data):
             assert -1 <= value <= 1 and np.sign(value) in (0, sign)
     with pytest.raises(ValueError, match="needs frame_labels"):
         make_frame_scorer()(pipe, small_data.videos)
+
+
+def test_parallel_search_matches_sequential(small_data):
+    grid = {"undersample__n_top": [2, 3]}
+    results = []
+    for n_jobs in (1, 2):
+        search = GridSearchCV(_pipe(), grid, scoring="roc_auc", cv=2, n_jobs=n_jobs)
+        search.fit(small_data.videos, small_data.target)
+        results.append(search.cv_results_["split0_test_score"])
+    np.testing.assert_array_equal(results[0], results[1])
