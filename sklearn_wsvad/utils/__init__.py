@@ -1,6 +1,6 @@
 """Validation and array helpers shared by every part of the library."""
 
-from ._padding import pad_videos, split_by_lengths
+from ._padding import pad_videos
 from .validation import (
     check_both_classes,
     check_frame_labels,
@@ -14,5 +14,4 @@ __all__ = [
     "check_frame_labels",
     "check_both_classes",
     "pad_videos",
-    "split_by_lengths",
 ]

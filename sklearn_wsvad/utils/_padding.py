@@ -36,7 +36,3 @@ def pad_videos(videos, *, dtype=np.float32, length=None):
     mask = np.arange(t)[None, :] < lengths[:, None]
     return padded, mask
 
-
-def split_by_lengths(values, lengths):
-    """Split a flat array into consecutive pieces of the given lengths."""
-    return np.split(np.asarray(values), np.cumsum(lengths)[:-1])
