@@ -33,7 +33,7 @@ def _unit_rows(rng, n, d):
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def _pattern_means(rng, common, directions, norms, strength):
+def _pattern_means(common, directions, norms, strength):
     """Positive pattern means of prescribed norm around the common component."""
     raw = np.maximum(common + strength * directions, 0.0)
     return raw / np.linalg.norm(raw, axis=1, keepdims=True) * norms[:, None]
@@ -125,20 +125,20 @@ def make_wsvad_videos(
     common *= 1.0 / np.linalg.norm(common)
     n_major, n_minor, n_hard, n_anomaly = 3, 4, 2, 6
     anomaly_means = _pattern_means(
-        rng, common, _unit_rows(rng, n_anomaly, d), rng.uniform(12.0, 15.0, n_anomaly), 1.0
+        common, _unit_rows(rng, n_anomaly, d), rng.uniform(12.0, 15.0, n_anomaly), 1.0
     )
     scenes = []
     for _ in range(n_scenes):
         major = _pattern_means(
-            rng, common, _unit_rows(rng, n_major, d), rng.uniform(7.5, 10.0, n_major), 0.6
+            common, _unit_rows(rng, n_major, d), rng.uniform(7.5, 10.0, n_major), 0.6
         )
         minor = _pattern_means(
-            rng, common, _unit_rows(rng, n_minor, d), rng.uniform(9.5, 13.0, n_minor), 1.0
+            common, _unit_rows(rng, n_minor, d), rng.uniform(9.5, 13.0, n_minor), 1.0
         )
         # hard normals: minority patterns pulled towards an anomaly type
         pull = rng.uniform(0.3, 0.6, size=(n_hard, 1))
         hard = (1 - pull) * _pattern_means(
-            rng, common, _unit_rows(rng, n_hard, d), rng.uniform(11.0, 14.0, n_hard), 1.0
+            common, _unit_rows(rng, n_hard, d), rng.uniform(11.0, 14.0, n_hard), 1.0
         ) + pull * anomaly_means[rng.randint(n_anomaly, size=n_hard)]
         weights = rng.dirichlet(np.full(n_major, 3.0))
         scenes.append((major, minor, hard, weights))

@@ -177,9 +177,7 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         -------
         self : object
         """
-        videos = check_videos(X)
-        y = check_video_labels(y, n_videos=len(videos))
-        check_both_classes(y, type(self).__name__)
+        videos, y = self._check_training_data(X, y)
         self._check_params()
         self._check_cuda_available()
         self.n_features_in_ = videos[0].shape[1]
@@ -187,10 +185,19 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         rng = check_random_state(self.random_state)
         self.training_seed_ = int(rng.randint(np.iinfo(np.int32).max))
         with _forked_torch_rng(self.training_seed_, self.device):
-            super().fit(videos, y)
+            # skorch's fit, minus its call to the validating partial_fit below
+            if not self.warm_start or not self.initialized_:
+                self.initialize()
+            super().partial_fit(videos, y)
         return self
 
-    def partial_fit(self, X, y=None, classes=None, **skorch_params):
+    def _check_training_data(self, X, y, n_features=None):
+        videos = check_videos(X, n_features=n_features)
+        y = check_video_labels(y, n_videos=len(videos))
+        check_both_classes(y, type(self).__name__)
+        return videos, y
+
+    def partial_fit(self, X, y=None, classes=None):
         """Continue training for ``max_epochs`` more epochs (skorch semantics).
 
         Parameters
@@ -198,9 +205,6 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         X : sequence of ndarray of shape (n_clips_i, n_features)
         y : array-like of shape (n_videos,)
         classes : ignored
-        **skorch_params
-            skorch-internal arguments that ``fit`` forwards; nothing from
-            the user reaches the module through here.
 
         Returns
         -------
@@ -208,10 +212,8 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         """
         if not self.initialized_:
             return self.fit(X, y)
-        videos = check_videos(X, n_features=self.n_features_in_)
-        y = check_video_labels(y, n_videos=len(videos))
-        check_both_classes(y, type(self).__name__)
-        return super().partial_fit(videos, y, classes, **skorch_params)
+        videos, y = self._check_training_data(X, y, n_features=self.n_features_in_)
+        return super().partial_fit(videos, y)
 
     # ---- prediction ----------------------------------------------------------
     def _batch_scores(self, output):
@@ -299,9 +301,9 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         -------
         auc : float
         """
-        videos = check_videos(X, n_features=getattr(self, "n_features_in_", None))
-        y = check_video_labels(y, n_videos=len(videos))
-        return float(roc_auc_score(y, self.decision_function(videos)))
+        scores = self.decision_function(X)
+        y = check_video_labels(y, n_videos=len(scores))
+        return float(roc_auc_score(y, scores))
 
     def set_params(self, **params):
         super().set_params(**params)

@@ -62,7 +62,7 @@ def plot_score_histograms(frame_labels, scores_by_name, *, frames_per_clip=16, a
     axes : list of matplotlib Axes
     """
     names = list(scores_by_name)
-    axes = list(np.ravel(_axes(axes, len(names)))) if axes is None or len(names) > 1 else [axes]
+    axes = np.ravel(_axes(axes, len(names))).tolist()
     if len(axes) < len(names):
         raise ValueError(f"Got {len(axes)} axes for {len(names)} configurations.")
     for ax, name in zip(axes, names):

@@ -176,3 +176,15 @@ def test_cuda_matches_cpu(small_data):
     moved = pickle.loads(pickle.dumps(gpu)).set_params(device="cpu")
     np.testing.assert_allclose(moved.decision_function(small_data.videos),
                                gpu.decision_function(small_data.videos), atol=1e-5)
+
+
+def test_partial_fit_continues_training_and_validates(small_data):
+    est = MagnitudeMILDetector(**FAST).fit(small_data.videos, small_data.target)
+    before = est.decision_function(small_data.videos)
+    est.partial_fit(small_data.videos, small_data.target)
+    assert len(est.history) == 2 * FAST["max_epochs"]
+    assert not np.array_equal(before, est.decision_function(small_data.videos))
+    with pytest.raises(ValueError, match="fitted with 16"):
+        est.partial_fit([np.ones((3, 4)), np.zeros((3, 4))], [0, 1])
+    fresh = MagnitudeMILDetector(**FAST).partial_fit(small_data.videos, small_data.target)
+    np.testing.assert_array_equal(before, fresh.decision_function(small_data.videos))
