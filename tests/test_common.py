@@ -18,7 +18,7 @@ from sklearn.utils.estimator_checks import (
     check_set_params,
 )
 
-from sklearn_wsvad.models import MagnitudeMILDetector
+from sklearn_wsvad.models import MagnitudeMILDetector, MILRankingDetector, RTFMDetector
 from sklearn_wsvad.refine import (
     ClipNormalizer,
     ClipStandardScaler,
@@ -34,8 +34,12 @@ TRANSFORMERS = [
     ClipStandardScaler(),
     ClipNormalizer(),
 ]
-MODELS = [MagnitudeMILDetector(max_epochs=2, hidden_sizes=(8, 4), batch_size=8,
-                               random_state=0)]
+MODELS = [
+    MagnitudeMILDetector(max_epochs=2, hidden_sizes=(8, 4), batch_size=8, random_state=0),
+    MILRankingDetector(max_epochs=2, hidden_sizes=(8, 4), batch_size=8, random_state=0),
+    RTFMDetector(max_epochs=2, n_channels=8, hidden_sizes=(8, 4), batch_size=8,
+                 random_state=0),
+]
 ALL = TRANSFORMERS + MODELS
 
 

@@ -17,7 +17,7 @@ from sklearn_wsvad import (
     make_frame_scorer,
     score_clips,
 )
-from sklearn_wsvad.models import MagnitudeMILDetector
+from sklearn_wsvad.models import MagnitudeMILDetector, MILRankingDetector, RTFMDetector
 
 
 def _pipe(**model):
@@ -132,3 +132,29 @@ def test_parallel_search_matches_sequential(small_data):
         search.fit(small_data.videos, small_data.target)
         results.append(search.cv_results_["split0_test_score"])
     np.testing.assert_array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize("model, grid", [
+    (MILRankingDetector(max_epochs=2, hidden_sizes=(16, 8), batch_size=8, random_state=0),
+     {"model__pairing": ["all", "aligned"]}),
+    (RTFMDetector(max_epochs=2, n_channels=8, hidden_sizes=(16, 8), batch_size=8,
+                  random_state=0),
+     {"model__k": [1, 3]}),
+], ids=lambda p: type(p).__name__ if hasattr(p, "fit") else "")
+def test_each_model_in_the_refinement_search(model, grid, small_data):
+    pipe = _pipe()
+    pipe.steps[-1] = ("model", model)
+    search = GridSearchCV(
+        pipe, {"undersample__n_top": [2, 3], **grid},
+        scoring=make_frame_scorer("roc_auc"),
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        search.fit(small_data.videos, small_data.target, frame_labels=small_data.frame_labels)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert len(search.cv_results_["params"]) == 4
+    scores = score_clips(search, small_data.videos)
+    assert [len(s) for s in scores] == [len(v) for v in small_data.videos]
+    again = pickle.loads(pickle.dumps(search))
+    for a, b in zip(scores, score_clips(again, small_data.videos)):
+        np.testing.assert_array_equal(a, b)

@@ -1,6 +1,8 @@
 """Rerun the core paper's experiments (Tables 1-2, Figures 1-2) on synthetic data."""
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +24,44 @@ logger = logging.getLogger(__name__)
 METRICS = ("AUC_O", "EER_O", "AUC_A", "EER_A")
 
 
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model selectable with ``--model``.
+
+    ``build(max_epochs=, device=, random_state=)`` returns an unfitted
+    estimator; ``inference`` is the :class:`SnippetReformer` test protocol
+    the method was published with ("clips": score every clip; "snippets":
+    every clip gets its segment's score).
+    """
+
+    build: Callable
+    inference: str = "clips"
+
+
 def _magnitude(*, max_epochs, device, random_state):
     from ..models import MagnitudeMILDetector
 
     return MagnitudeMILDetector(max_epochs=max_epochs, device=device, random_state=random_state)
 
 
-#: Model factories selectable with ``--model``: name -> callable(max_epochs, device,
-#: random_state) returning an unfitted estimator.
-MODELS = {"magnitude": _magnitude}
+def _sultani(*, max_epochs, device, random_state):
+    from ..models import MILRankingDetector
+
+    return MILRankingDetector(max_epochs=max_epochs, device=device, random_state=random_state)
+
+
+def _rtfm(*, max_epochs, device, random_state):
+    from ..models import RTFMDetector
+
+    return RTFMDetector(max_epochs=max_epochs, device=device, random_state=random_state)
+
+
+#: Models selectable with ``--model``.
+MODELS = {
+    "magnitude": ModelSpec(_magnitude),
+    "sultani": ModelSpec(_sultani, inference="snippets"),
+    "rtfm": ModelSpec(_rtfm),
+}
 
 
 def configurations(n_clusters, n_top):
@@ -45,12 +76,12 @@ def configurations(n_clusters, n_top):
     ]
 
 
-def _pipeline(model, normal_keep, abnormal_keep, n_clusters, n_top, n_snippets):
+def _pipeline(model, inference, normal_keep, abnormal_keep, n_clusters, n_top, n_snippets):
     return Pipeline([
         ("undersample", FeatureNormClusterUndersampler(
             n_clusters=n_clusters, n_top=n_top, normal_keep=normal_keep,
             abnormal_keep=abnormal_keep)),
-        ("snippets", SnippetReformer(n_snippets=n_snippets)),
+        ("snippets", SnippetReformer(n_snippets=n_snippets, inference=inference)),
         ("scale", ClipStandardScaler()),
         ("model", model),
     ])
@@ -102,8 +133,10 @@ def reproduce(
             curves = {"frame_labels": f_te, "scores": {}}
         for name, normal_keep, abnormal_keep in configs:
             bar.set_postfix_str(f"seed {seed} {name}")
-            estimator = MODELS[model](max_epochs=max_epochs, device=device, random_state=seed)
-            pipe = _pipeline(estimator, normal_keep, abnormal_keep, n_clusters, n_top, n_snippets)
+            spec = MODELS[model]
+            estimator = spec.build(max_epochs=max_epochs, device=device, random_state=seed)
+            pipe = _pipeline(estimator, spec.inference, normal_keep, abnormal_keep,
+                             n_clusters, n_top, n_snippets)
             pipe.fit(X_tr, y_tr)
             scores = score_clips(pipe, X_te)
             row = table2[name]

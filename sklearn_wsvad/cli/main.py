@@ -25,7 +25,8 @@ def _parser():
                     "configurations (Table 2), ROC curves (Figure 1) and score histograms "
                     "(Figure 2), on make_wsvad_videos data.")
     rep.add_argument("--model", default="magnitude", choices=sorted(MODELS),
-                     help="MIL classifier trained on every configuration (default: magnitude)")
+                     help="MIL classifier trained on every configuration: magnitude (the "
+                          "paper's), sultani (MIL ranking) or rtfm (default: magnitude)")
     rep.add_argument("--seeds", type=int, default=3, help="number of seeds (default: 3)")
     rep.add_argument("--n-videos", type=int, default=300, help="videos per seed (default: 300)")
     rep.add_argument("--n-features", type=int, default=64, help="feature dimension (default: 64)")

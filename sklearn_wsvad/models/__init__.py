@@ -3,12 +3,30 @@
 from ._base import BaseVideoMILNet
 from ._data import BalancedBatchSampler, BalancedVideoLoader, VideoDataset, pad_collate
 from ._magnitude import MagnitudeMILDetector, MagnitudeMILLoss, MagnitudeMILModule
+from ._ranking import MILRankingDetector, MILRankingLoss, MILRankingModule
+from ._rtfm import (
+    MaskedBatchNorm1d,
+    MultiScaleTemporalNetwork,
+    NonLocalBlock1d,
+    RTFMDetector,
+    RTFMLoss,
+    RTFMModule,
+)
 
 __all__ = [
     "BaseVideoMILNet",
     "MagnitudeMILDetector",
     "MagnitudeMILModule",
     "MagnitudeMILLoss",
+    "MILRankingDetector",
+    "MILRankingModule",
+    "MILRankingLoss",
+    "RTFMDetector",
+    "RTFMModule",
+    "RTFMLoss",
+    "MultiScaleTemporalNetwork",
+    "NonLocalBlock1d",
+    "MaskedBatchNorm1d",
     "VideoDataset",
     "pad_collate",
     "BalancedBatchSampler",

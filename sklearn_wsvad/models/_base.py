@@ -1,12 +1,14 @@
 """skorch base class of the video MIL models."""
 
 import contextlib
+import numbers
 
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from sklearn.utils.metaestimators import available_if
 from skorch import NeuralNet
 from skorch.utils import to_tensor
@@ -37,6 +39,23 @@ def _forked_torch_rng(seed, device):
         yield
 
 
+def _split_crops(videos):
+    """Bags of a list of videos: each 2-D video is one bag, each crop of a
+    3-D video ``(n_clips, n_crops, d)`` another (a view, no copy).
+
+    Returns the bags and, for each bag, the index of its video.
+    """
+    bags, owner = [], []
+    for i, video in enumerate(videos):
+        if video.ndim == 3:
+            bags.extend(video[:, c] for c in range(video.shape[1]))
+            owner.extend([i] * video.shape[1])
+        else:
+            bags.append(video)
+            owner.append(i)
+    return bags, np.asarray(owner, dtype=np.intp)
+
+
 class BaseVideoMILNet(ClassifierMixin, NeuralNet):
     """skorch ``NeuralNet`` for weakly supervised video models.
 
@@ -60,6 +79,19 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
 
     #: Whether ``scores`` are probabilities (enables ``predict_proba``).
     _scores_are_probabilities = False
+
+    #: Whether videos may carry a crop axis ``(n_clips, n_crops, n_features)``:
+    #: each crop is then a separate bag in training, and scores are averaged
+    #: over the crops of a video at inference.
+    _accepts_crops = False
+
+    #: Constraints checked by ``fit``; subclasses extend this dict.
+    _parameter_constraints = {
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 2, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -113,6 +145,11 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
 
     def _check_params(self):
         """Validate hyper-parameters; called by ``fit`` before any work."""
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            {k: getattr(self, k) for k in self._parameter_constraints},
+            caller_name=type(self).__name__,
+        )
 
     # ---- skorch plumbing -----------------------------------------------------
     def initialize_module(self):
@@ -136,7 +173,8 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         return args, kwargs
 
     def get_dataset(self, X, y=None):
-        return VideoDataset(X, y)
+        bags, owner = _split_crops(X)
+        return VideoDataset(bags, None if y is None else np.asarray(y)[owner])
 
     def get_iterator(self, dataset, training=False):
         prefix = "iterator_train" if training else "iterator_valid"
@@ -169,7 +207,9 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         ----------
         X : sequence of ndarray of shape (n_clips_i, n_features)
             Training videos (typically snippets from
-            :class:`~sklearn_wsvad.SnippetReformer`).
+            :class:`~sklearn_wsvad.SnippetReformer`). Models that accept
+            crops also take ``(n_clips_i, n_crops, n_features)`` videos, each
+            crop a separate bag with the video's label.
         y : array-like of shape (n_videos,)
             0 for normal and 1 for abnormal videos; both must occur.
 
@@ -180,7 +220,7 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         videos, y = self._check_training_data(X, y)
         self._check_params()
         self._check_cuda_available()
-        self.n_features_in_ = videos[0].shape[1]
+        self.n_features_in_ = videos[0].shape[-1]
         self.classes_ = np.array([0, 1])
         rng = check_random_state(self.random_state)
         self.training_seed_ = int(rng.randint(np.iinfo(np.int32).max))
@@ -192,7 +232,7 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         return self
 
     def _check_training_data(self, X, y, n_features=None):
-        videos = check_videos(X, n_features=n_features)
+        videos = check_videos(X, n_features=n_features, allow_crops=self._accepts_crops)
         y = check_video_labels(y, n_videos=len(videos))
         check_both_classes(y, type(self).__name__)
         return videos, y
@@ -231,18 +271,31 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         -------
         scores : list of ndarray of shape (n_clips_i,)
             Higher = more anomalous. Padding of the batches never changes a
-            video's scores.
+            video's scores. For a multi-crop video (models that accept
+            crops), a clip's score is the mean over its crops.
         """
         self.check_is_fitted()
-        videos = check_videos(X, n_features=self.n_features_in_)
-        out = []
-        for batch in self.get_iterator(VideoDataset(videos), training=False):
+        videos = check_videos(X, n_features=self.n_features_in_, allow_crops=self._accepts_crops)
+        bags, owner = _split_crops(videos)
+        # batches of similar lengths waste little compute on padding
+        order = np.argsort([len(b) for b in bags], kind="stable")
+        sorted_scores = []
+        for batch in self.get_iterator(VideoDataset([bags[i] for i in order]), training=False):
             with torch.no_grad():
                 scores = self._batch_scores(self.evaluation_step(batch))
             scores = scores.detach().to("cpu", torch.float64).numpy()
             lengths = batch[0]["mask"].sum(dim=1).tolist()
-            out.extend(s[:n].copy() for s, n in zip(scores, lengths))
-        return out
+            sorted_scores.extend(s[:n].copy() for s, n in zip(scores, lengths))
+        bag_scores = [None] * len(bags)
+        for i, scores in zip(order, sorted_scores):
+            bag_scores[i] = scores
+        if len(bags) == len(videos):
+            return bag_scores
+        # multi-crop videos: a clip's score is the mean over its crops
+        per_video = [[] for _ in videos]
+        for i, scores in zip(owner, bag_scores):
+            per_video[i].append(scores)
+        return [np.mean(s, axis=0) for s in per_video]
 
     def _video_scores(self, clip_scores):
         """Video score from its clip scores (the MIL max)."""

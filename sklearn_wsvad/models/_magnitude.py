@@ -4,10 +4,11 @@ import numbers
 
 import torch
 import torch.nn.functional as F
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from ._base import BaseVideoMILNet
+from ._functional import masked_max, pairs
 
 __all__ = ["MagnitudeMILModule", "MagnitudeMILLoss", "MagnitudeMILDetector"]
 
@@ -55,11 +56,6 @@ class MagnitudeMILModule(nn.Module):
         return {"logits": logits, "scores": torch.sigmoid(logits), "features": z}
 
 
-def masked_max(values, mask):
-    """Max over time of ``values`` (b x t) ignoring padding; returns (max, argmax)."""
-    return values.masked_fill(~mask, float("-inf")).max(dim=1)
-
-
 class MagnitudeMILLoss(nn.Module):
     """BCE on the top clip score + lambda * feature-magnitude hinge.
 
@@ -86,11 +82,10 @@ class MagnitudeMILLoss(nn.Module):
         bce = F.binary_cross_entropy_with_logits(top_logit, y.float())
         z_top = output["features"][torch.arange(top.numel(), device=top.device), top]
         norms = z_top.norm(dim=1)  # b
-        abnormal, normal = y > 0.5, y < 0.5
-        if not (abnormal.any() and normal.any()):
+        a, n = pairs(norms[y > 0.5], norms[y < 0.5])
+        if a.numel() == 0:
             return bce
-        gap = self.margin - norms[abnormal][:, None] + norms[normal][None, :]
-        return bce + self.lambda_mag * torch.relu(gap).mean()
+        return bce + self.lambda_mag * torch.relu(self.margin - a + n).mean()
 
 
 class MagnitudeMILDetector(BaseVideoMILNet):
@@ -161,13 +156,10 @@ class MagnitudeMILDetector(BaseVideoMILNet):
     _scores_are_probabilities = True
 
     _parameter_constraints = {
+        **BaseVideoMILNet._parameter_constraints,
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "margin": [Interval(numbers.Real, 0, None, closed="left")],
         "lambda_mag": [Interval(numbers.Real, 0, None, closed="left")],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 2, None, closed="left")],
     }
 
     def __init__(
@@ -208,13 +200,6 @@ class MagnitudeMILDetector(BaseVideoMILNet):
         self.dropout = dropout
         self.margin = margin
         self.lambda_mag = lambda_mag
-
-    def _check_params(self):
-        validate_parameter_constraints(
-            self._parameter_constraints,
-            {k: getattr(self, k) for k in self._parameter_constraints},
-            caller_name=type(self).__name__,
-        )
 
     def _module_params(self):
         return {"hidden_sizes": tuple(self.hidden_sizes), "dropout": self.dropout}

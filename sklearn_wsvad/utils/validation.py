@@ -126,7 +126,8 @@ def check_videos(
         if video.ndim not in expected_ndim:
             crop_hint = (
                 " Multi-crop features (n_clips, n_crops, n_features) go through the "
-                "loaders' crops= option or a crop step, not directly to this step."
+                "loaders' crops= option or to a model that accepts crops "
+                "(RTFMDetector), not directly to this step."
                 if video.ndim == 3
                 else ""
             )
@@ -142,6 +143,11 @@ def check_videos(
         if video.shape[0] == 0:
             raise ValueError(
                 f"Video {i} has 0 clips. Remove empty videos before fitting or scoring."
+            )
+        if video.ndim == 3 and video.shape[1] == 0:
+            raise ValueError(
+                f"Video {i} has shape {tuple(video.shape)}: 0 crops. Each video needs "
+                "at least one crop on axis 1."
             )
         if video.dtype not in dtypes:
             video = np.asarray(video, dtype=dtypes[0])

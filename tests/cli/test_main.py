@@ -20,6 +20,16 @@ def test_reproduce_prints_tables_and_writes_figures(tmp_path):
         assert (tmp_path / fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize("model", ["sultani", "rtfm"])
+def test_reproduce_with_another_mil_classifier(model, tmp_path):
+    out = io.StringIO()
+    main(["reproduce", "--model", model, "--seeds", "1", "--n-videos", "40", "--n-features",
+          "8", "--max-epochs", "1", "--n-clusters", "5", "--n-top", "2", "--quiet",
+          "--output-dir", str(tmp_path)], stdout=out)
+    text = out.getvalue()
+    assert f"model={model}" in text and "| Bot3-Bot3" in text
+
+
 def test_unknown_model_is_rejected():
     with pytest.raises(SystemExit):
         main(["reproduce", "--model", "nope"], stdout=io.StringIO())

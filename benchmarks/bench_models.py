@@ -1,0 +1,62 @@
+"""Training and inference speed of the MIL models on CPU.
+
+A 300-video synthetic set (``make_wsvad_videos``, I3D-sized 2048-D features by
+default). Per model it prints
+  * training time per epoch on the 32-snippet training videos (the canonical
+    pipeline's input; the reformer runs once, outside the timing),
+  * inference throughput of ``score_clips`` on every clip of every video,
+and both as ratios to the core paper's MagnitudeMILDetector measured in the
+same run.
+
+    python benchmarks/bench_models.py [--n-videos 300] [--n-features 2048] [--epochs 3]
+"""
+
+import argparse
+import time
+
+import torch
+
+from sklearn_wsvad import SnippetReformer
+from sklearn_wsvad.datasets import make_wsvad_videos
+from sklearn_wsvad.models import MagnitudeMILDetector, MILRankingDetector, RTFMDetector
+
+MODELS = {
+    "MagnitudeMILDetector": MagnitudeMILDetector,
+    "MILRankingDetector": MILRankingDetector,
+    "RTFMDetector": RTFMDetector,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-videos", type=int, default=300)
+    parser.add_argument("--n-features", type=int, default=2048)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+
+    data = make_wsvad_videos(n_videos=args.n_videos, n_features=args.n_features,
+                             random_state=0)
+    snippets = SnippetReformer(n_snippets=32).fit_transform(data.videos, data.target)
+    n_clips = sum(len(v) for v in data.videos)
+    print(f"{args.n_videos} videos, {n_clips:,} clips, d={args.n_features}, "
+          f"{torch.get_num_threads()} torch threads, device={args.device}")
+    print(f"{'model':<22} {'s / epoch':>10} {'clips / s':>12} {'epoch ratio':>12} "
+          f"{'speed ratio':>12}")
+    reference = None
+    for name, cls in MODELS.items():
+        est = cls(max_epochs=args.epochs, device=args.device, random_state=0)
+        t = time.perf_counter()
+        est.fit(snippets, data.target)
+        per_epoch = (time.perf_counter() - t) / args.epochs
+        t = time.perf_counter()
+        est.score_clips(data.videos)
+        clips_per_s = n_clips / (time.perf_counter() - t)
+        if reference is None:
+            reference = (per_epoch, clips_per_s)
+        print(f"{name:<22} {per_epoch:>10.3f} {clips_per_s:>12,.0f} "
+              f"{per_epoch / reference[0]:>11.2f}x {clips_per_s / reference[1]:>11.2f}x")
+
+
+if __name__ == "__main__":
+    main()

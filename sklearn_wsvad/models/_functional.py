@@ -1,0 +1,86 @@
+"""Masked tensor operations shared by the MIL losses.
+
+Every function takes a padded batch and its mask (b x t, True on real clips)
+and never lets a padded slot change a result.
+"""
+
+import torch
+
+__all__ = [
+    "masked_max",
+    "masked_topk",
+    "temporal_smoothness",
+    "sparsity",
+    "pairs",
+    "abnormal_regularizer",
+]
+
+
+def masked_max(values, mask):
+    """Max over time of ``values`` (b x t) ignoring padding; returns (max, argmax)."""
+    return values.masked_fill(~mask, float("-inf")).max(dim=1)
+
+
+def masked_topk(values, mask, k):
+    """Indices of the ``k`` largest real entries of each row of ``values`` (b x t).
+
+    Returns
+    -------
+    index : long tensor (b, k')
+        ``k' = min(k, t)``.
+    weight : float tensor (b, k')
+        ``1 / n_selected`` on selected real slots, 0 where a video has fewer
+        than ``k`` real clips and the slot is padding; so
+        ``(gathered * weight).sum(1)`` is the mean over the real top-k.
+    """
+    k = min(int(k), values.shape[1])
+    index = values.masked_fill(~mask, float("-inf")).topk(k, dim=1).indices
+    valid = mask.gather(1, index).to(values.dtype)
+    return index, valid / valid.sum(dim=1, keepdim=True).clamp_min(1.0)
+
+
+def temporal_smoothness(scores, mask):
+    """Per video, the sum of squared differences of consecutive real scores (b,)."""
+    both = mask[:, 1:] & mask[:, :-1]
+    return ((scores[:, 1:] - scores[:, :-1]) ** 2 * both).sum(dim=1)
+
+
+def sparsity(scores, mask):
+    """Per video, the sum (L1 norm, scores being >= 0) of its real scores (b,)."""
+    return (scores * mask).sum(dim=1)
+
+
+def pairs(abnormal, normal, pairing="all"):
+    """The abnormal x normal pairs of a batch, as two aligned 1-D tensors.
+
+    Parameters
+    ----------
+    abnormal, normal : 1-D tensors
+        One value per abnormal (normal) video of the batch.
+    pairing : {"all", "aligned"}
+        ``"all"``: every abnormal with every normal value. ``"aligned"``: the
+        i-th abnormal with the i-th normal video of the batch, for
+        ``i < min(n_abnormal, n_normal)``.
+
+    Returns
+    -------
+    a, n : 1-D tensors of equal length (empty when a side is empty)
+    """
+    if pairing == "aligned":
+        k = min(abnormal.numel(), normal.numel())
+        return abnormal[:k], normal[:k]
+    a, n = torch.broadcast_tensors(abnormal[:, None], normal[None, :])
+    return a.reshape(-1), n.reshape(-1)
+
+
+def abnormal_regularizer(scores, mask, y, lambda_smooth, lambda_sparse):
+    """Sultani et al.'s smoothness and sparsity terms on abnormal videos.
+
+    ``mean_a [lambda_smooth * temporal_smoothness_a + lambda_sparse * sparsity_a]``
+    over the abnormal videos ``a`` of the batch; 0 when there are none.
+    """
+    abnormal = y > 0.5
+    if not abnormal.any():
+        return scores.new_zeros(())
+    s, m = scores[abnormal], mask[abnormal]
+    return (lambda_smooth * temporal_smoothness(s, m) + lambda_sparse * sparsity(s, m)).mean()

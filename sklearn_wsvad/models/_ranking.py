@@ -1,0 +1,268 @@
+"""MIL ranking of Sultani, Chen & Shah, "Real-world anomaly detection in
+surveillance videos", CVPR 2018."""
+
+import numbers
+
+import torch
+import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
+
+from ._base import BaseVideoMILNet
+from ._functional import abnormal_regularizer, masked_max, pairs
+
+__all__ = ["MILRankingModule", "MILRankingLoss", "MILRankingDetector"]
+
+
+class MILRankingModule(nn.Module):
+    """Sultani et al.'s segment scorer.
+
+    ``d -> 512 (ReLU, dropout) -> 32 (linear, dropout) -> 1 (sigmoid)``: every
+    hidden layer but the last has a ReLU; the last hidden layer is linear, as
+    in the original. Weights are Glorot-normal, biases zero (Keras' defaults
+    in the original code).
+
+    Parameters
+    ----------
+    n_features : int
+    hidden_sizes : tuple of int, default=(512, 32)
+    dropout : float, default=0.6
+    normalize : bool, default=True
+        L2-normalise every input row first (the original normalises each
+        segment feature). All-zero rows, such as padding, stay zero.
+    """
+
+    def __init__(self, n_features, hidden_sizes=(512, 32), dropout=0.6, normalize=True):
+        super().__init__()
+        self.normalize = normalize
+        sizes = [n_features, *hidden_sizes]
+        layers = []
+        for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(d_in, d_out))
+            if i < len(hidden_sizes) - 1:
+                layers.append(nn.ReLU())
+            layers.append(nn.Dropout(dropout))
+        layers.append(nn.Linear(sizes[-1], 1))
+        self.net = nn.Sequential(*layers)
+        for layer in self.net:
+            if isinstance(layer, nn.Linear):
+                nn.init.xavier_normal_(layer.weight)
+                nn.init.zeros_(layer.bias)
+
+    def forward(self, x, mask):
+        """Score a padded batch.
+
+        Parameters
+        ----------
+        x : tensor (b, t, d)
+        mask : bool tensor (b, t)
+            Unused: rows are scored independently, so padding cannot leak.
+
+        Returns
+        -------
+        dict with ``logits`` and ``scores`` = sigmoid(logits), both b x t.
+        """
+        if self.normalize:
+            x = F.normalize(x, dim=-1)
+        logits = self.net(x).squeeze(-1)  # b x t
+        return {"logits": logits, "scores": torch.sigmoid(logits)}
+
+    def weight_penalty(self):
+        """Sum of the squared weights of every layer (biases excluded)."""
+        return sum(
+            (layer.weight**2).sum() for layer in self.net if isinstance(layer, nn.Linear)
+        )
+
+
+class MILRankingLoss(nn.Module):
+    """Sultani et al.'s MIL ranking loss (eq. 7 of the paper).
+
+    ``mean_{(a, n)} max(0, 1 - max_i s_a,i + max_i s_n,i)
+    + mean_a [lambda_smooth * sum_i (s_a,i - s_a,i+1)^2 + lambda_sparse * sum_i s_a,i]``
+
+    over abnormal videos ``a`` and normal videos ``n`` of the batch, on real
+    (unpadded) segments only. The paper states the loss for one pair of bags;
+    the original code averages the hinge over all abnormal x normal pairs of
+    its 30 + 30 batch (``pairing="all"``); ``pairing="aligned"`` pairs the i-th
+    abnormal video with the i-th normal one. The smoothness and sparsity terms
+    are per-video sums averaged over the batch's abnormal videos. A batch
+    without both classes has no ranking term.
+
+    Parameters
+    ----------
+    pairing : {"all", "aligned"}, default="all"
+    lambda_smooth : float, default=8e-5
+    lambda_sparse : float, default=8e-5
+    """
+
+    def __init__(self, pairing="all", lambda_smooth=8e-5, lambda_sparse=8e-5):
+        super().__init__()
+        self.pairing = pairing
+        self.lambda_smooth = lambda_smooth
+        self.lambda_sparse = lambda_sparse
+
+    def forward(self, output, y, mask):
+        scores = output["scores"]  # b x t
+        top, _ = masked_max(scores, mask)  # b
+        a, n = pairs(top[y > 0.5], top[y < 0.5], self.pairing)
+        loss = torch.relu(1.0 - a + n).mean() if a.numel() else scores.new_zeros(())
+        return loss + abnormal_regularizer(
+            scores, mask, y, self.lambda_smooth, self.lambda_sparse)
+
+
+class MILRankingDetector(BaseVideoMILNet):
+    """MIL ranking detector of Sultani, Chen & Shah (CVPR 2018).
+
+    A 3-layer MLP scores each segment; the loss ranks the top segment of an
+    abnormal video above the top segment of a normal one by a margin of 1,
+    with temporal smoothness and sparsity terms on abnormal videos
+    (:class:`MILRankingLoss`), plus ``l2_reg`` times the sum of the squared
+    weights (the original's Keras ``l2(0.001)`` on every layer).
+
+    The model never resamples its input: the original's 32 segments per video
+    come from :class:`~sklearn_wsvad.SnippetReformer` in the pipeline, and its
+    test protocol (every clip gets its segment's score) is
+    ``inference="snippets"``::
+
+        make_pipeline(FeatureNormClusterUndersampler(),
+                      SnippetReformer(n_snippets=32, inference="snippets"),
+                      MILRankingDetector())
+
+    Used alone, the model trains on the rows it is given (padded and masked).
+
+    Parameters
+    ----------
+    hidden_sizes : tuple of int, default=(512, 32)
+        Hidden layers; all but the last use ReLU, the last is linear.
+    dropout : float, default=0.6
+    normalize : bool, default=True
+        L2-normalise each input row, as the original does with its segment
+        features.
+    pairing : {"all", "aligned"}, default="all"
+        Which abnormal x normal pairs of a batch the ranking hinge averages
+        over: all of them (the original code) or the i-th abnormal with the
+        i-th normal video.
+    lambda_smooth : float, default=8e-5
+        Weight of the temporal smoothness term.
+    lambda_sparse : float, default=8e-5
+        Weight of the sparsity term.
+    l2_reg : float, default=1e-3
+        Weight of the sum of squared layer weights added to the training loss.
+    lr : float, default=0.01
+    weight_decay : float, default=0.0
+        Optimizer weight decay, on top of ``l2_reg``.
+    max_epochs : int, default=50
+        The original ran 20,000 iterations of 60 videos, about 740 passes over
+        UCF-Crime's 810 abnormal training videos.
+    batch_size : int, default=60
+        Videos per batch, half normal and half abnormal (the original's
+        30 + 30).
+    optimizer : torch optimizer class, default=torch.optim.Adagrad
+    device : str or torch.device, default="cpu"
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, dropout and batch sampling of each ``fit``
+        without touching the global RNGs.
+    threshold : float, default=0.5
+        ``predict`` threshold on the video score (the max segment score).
+    verbose : int, default=0
+    **kwargs
+        Other skorch ``NeuralNet`` parameters.
+
+    Attributes
+    ----------
+    module_ : MILRankingModule
+    n_features_in_ : int
+    classes_ : ndarray of shape (2,)
+    history_ : skorch History
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_wsvad import SnippetReformer, score_clips
+    >>> from sklearn_wsvad.datasets import make_wsvad_videos
+    >>> from sklearn_wsvad.models import MILRankingDetector
+    >>> data = make_wsvad_videos(n_videos=40, n_features=16, random_state=0)
+    >>> pipe = make_pipeline(SnippetReformer(n_snippets=32, inference="snippets"),
+    ...                      MILRankingDetector(max_epochs=3, random_state=0))
+    >>> pipe = pipe.fit(data.videos, data.target)
+    >>> clip_scores = score_clips(pipe, data.videos)
+    >>> [len(s) for s in clip_scores] == [len(v) for v in data.videos]
+    True
+    """
+
+    _scores_are_probabilities = True
+
+    _parameter_constraints = {
+        **BaseVideoMILNet._parameter_constraints,
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "normalize": ["boolean"],
+        "pairing": [StrOptions({"all", "aligned"})],
+        "lambda_smooth": [Interval(numbers.Real, 0, None, closed="left")],
+        "lambda_sparse": [Interval(numbers.Real, 0, None, closed="left")],
+        "l2_reg": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        module=MILRankingModule,
+        criterion=MILRankingLoss,
+        hidden_sizes=(512, 32),
+        dropout=0.6,
+        normalize=True,
+        pairing="all",
+        lambda_smooth=8e-5,
+        lambda_sparse=8e-5,
+        l2_reg=1e-3,
+        lr=0.01,
+        weight_decay=0.0,
+        max_epochs=50,
+        batch_size=60,
+        optimizer=torch.optim.Adagrad,
+        device="cpu",
+        random_state=None,
+        threshold=0.5,
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion,
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=weight_decay,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            device=device,
+            random_state=random_state,
+            threshold=threshold,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.hidden_sizes = hidden_sizes
+        self.dropout = dropout
+        self.normalize = normalize
+        self.pairing = pairing
+        self.lambda_smooth = lambda_smooth
+        self.lambda_sparse = lambda_sparse
+        self.l2_reg = l2_reg
+
+    def _module_params(self):
+        return {
+            "hidden_sizes": tuple(self.hidden_sizes),
+            "dropout": self.dropout,
+            "normalize": self.normalize,
+        }
+
+    def _criterion_params(self):
+        return {
+            "pairing": self.pairing,
+            "lambda_smooth": self.lambda_smooth,
+            "lambda_sparse": self.lambda_sparse,
+        }
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if training and self.l2_reg:
+            loss = loss + self.l2_reg * self.module_.weight_penalty()
+        return loss

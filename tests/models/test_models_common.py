@@ -1,0 +1,134 @@
+"""Behaviour every video MIL model shares, checked on each of them."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from sklearn_wsvad.models import MagnitudeMILDetector, MILRankingDetector, RTFMDetector
+
+MODELS = [
+    MagnitudeMILDetector(max_epochs=3, hidden_sizes=(16, 8), batch_size=8, random_state=0),
+    MILRankingDetector(max_epochs=3, hidden_sizes=(16, 8), batch_size=8, random_state=0),
+    RTFMDetector(max_epochs=3, n_channels=8, hidden_sizes=(16, 8), batch_size=8,
+                 random_state=0),
+]
+
+
+@pytest.fixture(params=MODELS, ids=lambda m: type(m).__name__)
+def model(request):
+    return request.param
+
+
+def test_fit_predict_api(model, small_data):
+    est = clone(model).fit(small_data.videos, small_data.target)
+    scores = est.score_clips(small_data.videos)
+    assert [s.shape for s in scores] == [(len(v),) for v in small_data.videos]
+    dec = est.decision_function(small_data.videos)
+    np.testing.assert_allclose(dec, [s.max() for s in scores])
+    np.testing.assert_array_equal(est.predict(small_data.videos), (dec >= 0.5).astype(int))
+    proba = est.predict_proba(small_data.videos)
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    assert 0.0 <= est.score(small_data.videos, small_data.target) <= 1.0
+    np.testing.assert_array_equal(est.classes_, [0, 1])
+    assert len(est.history) == model.max_epochs
+
+
+def test_padding_never_changes_a_video_score(model, small_data):
+    est = clone(model).fit(small_data.videos, small_data.target)
+    batched = est.score_clips(small_data.videos)
+    for i in (0, 7, 31):
+        alone = est.score_clips([small_data.videos[i]])[0]
+        np.testing.assert_allclose(alone, batched[i], rtol=1e-5, atol=1e-7)
+
+
+def test_reproducible_and_leaves_global_rng_alone(model, small_data):
+    torch_state = torch.get_rng_state()
+    np_state = np.random.get_state()[1].copy()
+    a = clone(model).fit(small_data.videos, small_data.target)
+    b = clone(model).fit(small_data.videos, small_data.target)
+    assert torch.equal(torch_state, torch.get_rng_state())
+    np.testing.assert_array_equal(np_state, np.random.get_state()[1])
+    np.testing.assert_array_equal(a.decision_function(small_data.videos),
+                                  b.decision_function(small_data.videos))
+    c = clone(model).set_params(random_state=1).fit(small_data.videos, small_data.target)
+    assert not np.array_equal(a.decision_function(small_data.videos),
+                              c.decision_function(small_data.videos))
+
+
+def test_pickle_and_clone(model, small_data):
+    est = clone(model).fit(small_data.videos, small_data.target)
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(est.decision_function(small_data.videos),
+                                  again.decision_function(small_data.videos))
+    fresh = clone(est)
+    assert not hasattr(fresh, "module_") or not fresh.initialized_
+    assert fresh.get_params() .keys() == est.get_params().keys()
+    refit = fresh.fit(small_data.videos, small_data.target)
+    np.testing.assert_array_equal(est.decision_function(small_data.videos),
+                                  refit.decision_function(small_data.videos))
+
+
+@pytest.mark.parametrize(
+    "videos, y, match",
+    [
+        ([np.ones((3, 2))] * 2, [0, 0], "needs both normal and abnormal videos"),
+        ([np.ones((3, 2))] * 2, [0, 1, 1], "Got 2 videos but 3 labels"),
+        ([np.ones((3, 2))] * 2, [0, 3], r"found values \[0, 3\]"),
+        ([np.ones((3, 2)), np.ones((3, 4))], [0, 1], "Video 1 has 4 features but video 0 has 2"),
+        ([np.ones((3, 2)), np.full((3, 2), np.nan)], [0, 1], "Video 1 contains NaN"),
+        ([np.ones((3, 2)), np.ones((0, 2))], [0, 1], "Video 1 has 0 clips"),
+    ],
+)
+def test_bad_input_raises_before_training(model, videos, y, match):
+    est = clone(model)
+    with pytest.raises(ValueError, match=match):
+        est.fit(videos, y)
+    assert not getattr(est, "initialized_", False)
+
+
+def test_bad_hyper_parameters_and_device(model):
+    videos, y = [np.ones((3, 2)), np.zeros((3, 2))], [0, 1]
+    with pytest.raises(ValueError, match="dropout"):
+        clone(model).set_params(dropout=1.5).fit(videos, y)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device='cuda' but torch finds no CUDA device"):
+            clone(model).set_params(device="cuda").fit(videos, y)
+
+
+def test_fit_takes_no_extra_arguments(model, small_data):
+    with pytest.raises(TypeError):
+        clone(model).fit(small_data.videos, small_data.target,
+                         frame_labels=small_data.frame_labels)
+
+
+def test_scoring_checks_feature_dimension(model, small_data):
+    est = clone(model).fit(small_data.videos, small_data.target)
+    with pytest.raises(ValueError, match="fitted with 16"):
+        est.decision_function([np.ones((3, 5))])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu(model, small_data):
+    cpu = clone(model).fit(small_data.videos, small_data.target)
+    gpu = clone(model).set_params(device="cuda").fit(small_data.videos, small_data.target)
+    np.testing.assert_allclose(cpu.decision_function(small_data.videos),
+                               gpu.decision_function(small_data.videos), atol=1e-3)
+    moved = pickle.loads(pickle.dumps(gpu)).set_params(device="cpu")
+    np.testing.assert_allclose(moved.decision_function(small_data.videos),
+                               gpu.decision_function(small_data.videos), atol=1e-5)
+
+
+def test_partial_fit_continues_training_and_validates(model, small_data):
+    est = clone(model).fit(small_data.videos, small_data.target)
+    before = est.decision_function(small_data.videos)
+    est.partial_fit(small_data.videos, small_data.target)
+    assert len(est.history) == 2 * model.max_epochs
+    assert not np.array_equal(before, est.decision_function(small_data.videos))
+    with pytest.raises(ValueError, match="fitted with 16"):
+        est.partial_fit([np.ones((3, 4)), np.zeros((3, 4))], [0, 1])
+    fresh = clone(model).partial_fit(small_data.videos, small_data.target)
+    np.testing.assert_array_equal(before, fresh.decision_function(small_data.videos))
+
