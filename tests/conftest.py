@@ -3,6 +3,8 @@ import pytest
 
 from sklearn_wsvad.datasets import make_wsvad_videos
 
+from .benchmark_files import write_benchmark_home
+
 
 @pytest.fixture(scope="session")
 def small_data():
@@ -14,3 +16,9 @@ def small_data():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def benchmark_home(tmp_path_factory):
+    """A data_home with the released files and small features of all test splits."""
+    return write_benchmark_home(tmp_path_factory.mktemp("wsvad_data"))

@@ -10,7 +10,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
-from ..datasets import make_wsvad_videos
+from ..datasets import (
+    load_shanghaitech,
+    load_ucf_crime,
+    load_xd_violence,
+    make_wsvad_videos,
+)
 from ..metrics import frame_equal_error_rate, frame_roc_auc_score, score_clips
 from ..refine import (
     ClipStandardScaler,
@@ -64,6 +69,16 @@ MODELS = {
 }
 
 
+#: Data selectable with ``--dataset``: the synthetic generator or a benchmark
+#: loader ``load(data_home, crops=)`` returning the train and test Bunches.
+DATASETS = {
+    "synthetic": None,
+    "ucf-crime": load_ucf_crime,
+    "shanghaitech": load_shanghaitech,
+    "xd-violence": load_xd_violence,
+}
+
+
 def configurations(n_clusters, n_top):
     """The paper's data configurations: (name, normal_keep, abnormal_keep)."""
     top, bot = f"Top{n_top}", f"Bot{n_clusters - n_top}"
@@ -99,14 +114,21 @@ def reproduce(
     n_snippets=32,
     max_epochs=30,
     device="cpu",
+    dataset="synthetic",
+    data_home=None,
+    crops="mean",
     progress=True,
 ):
-    """Run Table 1 and Table 2 of the core paper on synthetic data.
+    """Run Table 1 and Table 2 of the core paper on synthetic or real features.
 
-    For each seed a data set is generated and split (stratified) into train and
-    test videos. Table 1 counts the training clips in the Top-n and remaining
-    clusters (first seed). Table 2 trains the same model on each data
-    configuration and scores every test clip (the refinement is training-only).
+    With ``dataset="synthetic"``, for each seed a data set is generated and
+    split (stratified) into train and test videos. With a benchmark
+    (``"ucf-crime"``, ``"shanghaitech"``, ``"xd-violence"``), its released
+    train and test splits are read from ``data_home`` (see
+    :mod:`sklearn_wsvad.datasets`) and the seeds vary the model only. Table 1
+    counts the training clips in the Top-n and remaining clusters (first
+    seed). Table 2 trains the same model on each data configuration and scores
+    every test clip (the refinement is training-only).
 
     Returns
     -------
@@ -117,16 +139,26 @@ def reproduce(
     """
     if model not in MODELS:
         raise ValueError(f"Unknown model {model!r}; choose one of {sorted(MODELS)}.")
+    if dataset not in DATASETS:
+        raise ValueError(f"Unknown dataset {dataset!r}; choose one of {sorted(DATASETS)}.")
+    if dataset != "synthetic":
+        if data_home is None:
+            raise ValueError(f"dataset={dataset!r} reads local files: pass data_home.")
+        train, test = DATASETS[dataset](data_home, crops=crops)
     configs = configurations(n_clusters, n_top)
     table2 = {name: {m: [] for m in METRICS} for name, _, _ in configs}
     table1, curves = None, None
     runs = [(seed, c) for seed in range(n_seeds) for c in configs]
     bar = tqdm(total=len(runs), desc="wsvad reproduce", disable=not progress, unit="fit")
     for seed in range(n_seeds):
-        data = make_wsvad_videos(n_videos=n_videos, n_features=n_features, random_state=seed)
-        X_tr, X_te, y_tr, y_te, _, f_te = train_test_split(
-            data.videos, data.target, data.frame_labels, test_size=test_size,
-            stratify=data.target, random_state=seed)
+        if dataset == "synthetic":
+            data = make_wsvad_videos(n_videos=n_videos, n_features=n_features,
+                                     random_state=seed)
+            X_tr, X_te, y_tr, _, _, f_te = train_test_split(
+                data.videos, data.target, data.frame_labels, test_size=test_size,
+                stratify=data.target, random_state=seed)
+        else:
+            X_tr, y_tr, X_te, f_te = train.videos, train.target, test.videos, test.frame_labels
         if table1 is None:
             sampler = FeatureNormClusterUndersampler(n_clusters=n_clusters, n_top=n_top)
             table1 = majority_minority_counts(sampler.fit(X_tr, y_tr), y_tr)
@@ -149,7 +181,8 @@ def reproduce(
                 curves["scores"][name] = scores
             bar.update()
     bar.close()
-    settings = dict(model=model, n_seeds=n_seeds, n_videos=n_videos, n_features=n_features,
+    settings = dict(model=model, dataset=dataset, n_seeds=n_seeds, n_videos=n_videos,
+                    n_features=n_features,
                     n_clusters=n_clusters, n_top=n_top, n_snippets=n_snippets,
                     max_epochs=max_epochs)
     return {"table1": table1, "table2": table2, "curves": curves, "settings": settings}

@@ -5,6 +5,7 @@ import sys
 import time
 
 from ._reproduce import (
+    DATASETS,
     MODELS,
     format_table1,
     format_table2,
@@ -19,14 +20,23 @@ def _parser():
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser(
         "reproduce",
-        help="rerun the core paper's Tables 1-2 and Figures 1-2 on synthetic data",
+        help="rerun the core paper's Tables 1-2 and Figures 1-2 on synthetic or real features",
         description="Feature-norm clustering under-sampling (Lee & Seo, 2026): cluster "
                     "distribution (Table 1), AUC/EER of the baseline and the four Top/Bot "
                     "configurations (Table 2), ROC curves (Figure 1) and score histograms "
-                    "(Figure 2), on make_wsvad_videos data.")
+                    "(Figure 2), on make_wsvad_videos data or, with --dataset and "
+                    "--data-home, on a benchmark's released features.")
     rep.add_argument("--model", default="magnitude", choices=sorted(MODELS),
                      help="MIL classifier trained on every configuration: magnitude (the "
                           "paper's), sultani (MIL ranking) or rtfm (default: magnitude)")
+    rep.add_argument("--dataset", default="synthetic", choices=sorted(DATASETS),
+                     help="synthetic data (default) or a benchmark's released features, "
+                          "read from --data-home")
+    rep.add_argument("--data-home", default=None,
+                     help="folder holding ucf_crime/, shanghaitech/ or xd_violence/ with the "
+                          "released list and annotation files and the .npy features")
+    rep.add_argument("--crops", default="mean", choices=["mean", "first"],
+                     help="how multi-crop features become one video (default: mean)")
     rep.add_argument("--seeds", type=int, default=3, help="number of seeds (default: 3)")
     rep.add_argument("--n-videos", type=int, default=300, help="videos per seed (default: 300)")
     rep.add_argument("--n-features", type=int, default=64, help="feature dimension (default: 64)")
@@ -41,23 +51,35 @@ def _parser():
     return parser
 
 
-def main(argv=None, stdout=None):
-    """Run the command line; returns the exit status."""
-    out = sys.stdout if stdout is None else stdout
-    args = _parser().parse_args(argv)
-    start = time.perf_counter()
-    result = reproduce(
+def _run(args):
+    return reproduce(
         model=args.model, n_seeds=args.seeds, n_videos=args.n_videos,
         n_features=args.n_features, n_clusters=args.n_clusters, n_top=args.n_top,
         n_snippets=args.n_snippets, max_epochs=args.max_epochs, device=args.device,
+        dataset=args.dataset, data_home=args.data_home, crops=args.crops,
         progress=not args.quiet,
     )
+
+
+def main(argv=None, stdout=None):
+    """Run the command line; returns the exit status."""
+    out = sys.stdout if stdout is None else stdout
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.dataset != "synthetic" and args.data_home is None:
+        parser.error(f"--dataset {args.dataset} reads local files: pass --data-home DIR")
+    start = time.perf_counter()
+    try:
+        result = _run(args)
+    except FileNotFoundError as exc:
+        parser.exit(2, f"wsvad reproduce: error: {exc}\n")
     roc, hist = write_figures(result["curves"], args.output_dir)
     out.write(format_table1(result["table1"], args.n_clusters, args.n_top) + "\n\n")
     out.write(format_table2(result["table2"], args.seeds) + "\n\n")
     out.write(f"Figure 1: {roc}\nFigure 2: {hist}\n")
-    out.write(f"model={args.model}, {args.n_videos} videos per seed, "
-              f"{time.perf_counter() - start:.0f} s\n")
+    data = (f"{args.n_videos} videos per seed" if args.dataset == "synthetic"
+            else f"dataset={args.dataset}")
+    out.write(f"model={args.model}, {data}, {time.perf_counter() - start:.0f} s\n")
     return 0
 
 

@@ -19,7 +19,7 @@ class BaseVideoTransformer(TransformerMixin, BaseEstimator):
     def _check_videos(self, X, *, reset, ensure_all_finite=True):
         if reset:
             videos = check_videos(X, ensure_all_finite=ensure_all_finite)
-            self.n_features_in_ = videos[0].shape[1]
+            self.n_features_in_ = videos[0].shape[-1]
             return videos
         check_is_fitted(self, "n_features_in_")
         return check_videos(

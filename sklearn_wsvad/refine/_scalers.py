@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._lazy import map_videos
 from ._base import BaseVideoTransformer
 
 __all__ = ["ClipStandardScaler", "ClipNormalizer"]
@@ -103,19 +104,18 @@ class ClipStandardScaler(BaseVideoTransformer):
 
         Returns
         -------
-        X_scaled : list of ndarray
+        X_scaled : list of ndarray (lazy for a lazy input)
         """
         check_is_fitted(self, "n_samples_seen_")
-        videos = self._check_videos(X, reset=False)
-        out = []
-        for v in videos:
-            w = v
-            if self.mean_ is not None:
-                w = w - self.mean_.astype(v.dtype)
-            if self.scale_ is not None:
-                w = w / self.scale_.astype(v.dtype)
-            out.append(w if w is not v else v.copy())
-        return out
+        return map_videos(self._scale, self._check_videos(X, reset=False))
+
+    def _scale(self, i, v):
+        w = v
+        if self.mean_ is not None:
+            w = w - self.mean_.astype(v.dtype)
+        if self.scale_ is not None:
+            w = w / self.scale_.astype(v.dtype)
+        return w if w is not v else v.copy()
 
 
 class ClipNormalizer(BaseVideoTransformer):
@@ -171,17 +171,16 @@ class ClipNormalizer(BaseVideoTransformer):
 
         Returns
         -------
-        X_normalized : list of ndarray
+        X_normalized : list of ndarray (lazy for a lazy input)
         """
-        videos = self._check_videos(X, reset=False)
-        out = []
-        for v in videos:
-            if self.norm == "l2":
-                norms = np.sqrt(np.einsum("ij,ij->i", v, v))
-            elif self.norm == "l1":
-                norms = np.abs(v).sum(axis=1)
-            else:
-                norms = np.abs(v).max(axis=1)
-            norms[norms == 0] = 1
-            out.append(v / norms[:, None])
-        return out
+        return map_videos(self._normalize, self._check_videos(X, reset=False))
+
+    def _normalize(self, i, v):
+        if self.norm == "l2":
+            norms = np.sqrt(np.einsum("ij,ij->i", v, v))
+        elif self.norm == "l1":
+            norms = np.abs(v).sum(axis=1)
+        else:
+            norms = np.abs(v).max(axis=1)
+        norms[norms == 0] = 1
+        return v / norms[:, None]

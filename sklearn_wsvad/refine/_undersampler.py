@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
 )
 
+from ..utils._lazy import map_videos
 from ..utils.validation import _raise_nonfinite, check_video_labels
 from ._base import BaseVideoTransformer
 
@@ -301,14 +302,14 @@ class FeatureNormClusterUndersampler(BaseVideoTransformer):
         Returns
         -------
         X_kept : list of ndarray of shape (n_kept_i, n_features)
-            New arrays; a video kept whole is returned as the input array itself.
+            New arrays; a video kept whole is returned as the input array
+            itself. For a lazy input (memory-mapped features) a lazy sequence
+            that selects the kept clips of a video when it is read.
         """
         self.fit(X, y)
         videos = self._check_videos(X, reset=False, ensure_all_finite=False)
-        return [
-            v if idx.size == len(v) else v[idx]
-            for v, idx in zip(videos, self.kept_indices_)
-        ]
+        kept = self.kept_indices_
+        return map_videos(lambda i, v: v if kept[i].size == len(v) else v[kept[i]], videos)
 
     def transform(self, X):
         """Return every clip unchanged (inference).

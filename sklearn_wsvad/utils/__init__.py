@@ -1,5 +1,6 @@
 """Validation and array helpers shared by every part of the library."""
 
+from ._lazy import LazyVideos, MappedVideos, VideoSubset, map_videos
 from ._padding import pad_videos
 from .validation import (
     check_both_classes,
@@ -14,4 +15,8 @@ __all__ = [
     "check_frame_labels",
     "check_both_classes",
     "pad_videos",
+    "LazyVideos",
+    "VideoSubset",
+    "MappedVideos",
+    "map_videos",
 ]

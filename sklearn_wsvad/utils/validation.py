@@ -9,6 +9,8 @@ import numbers
 
 import numpy as np
 
+from ._lazy import LazyVideos, MappedVideos
+
 __all__ = [
     "check_videos",
     "check_video_labels",
@@ -92,9 +94,12 @@ def check_videos(
 
     Returns
     -------
-    videos : list of ndarray
+    videos : list of ndarray, or a lazy sequence
         The validated videos. Arrays are the caller's own objects whenever no
-        conversion was needed; treat them as read-only.
+        conversion was needed; treat them as read-only. A lazy sequence
+        (:class:`~sklearn_wsvad.utils.LazyVideos`, e.g. memory-mapped
+        features from :func:`~sklearn_wsvad.datasets.load_features`) is
+        checked video by video and returned lazy, never loaded whole.
 
     Examples
     --------
@@ -108,13 +113,14 @@ def check_videos(
     ...
     ValueError: Video 1 has 8 features but video 0 has 4; ...
     """
-    seq = _as_video_sequence(videos)
+    lazy = isinstance(videos, LazyVideos)
+    seq = videos if lazy else _as_video_sequence(videos)
     if len(seq) == 0:
         raise ValueError(f"Expected at least one video, got an empty sequence. {_HOW_TO_PASS}")
     dtypes = dtype if isinstance(dtype, tuple) else (dtype,)
     expected_ndim = (2, 3) if allow_crops else (2,)
     reference = None if n_features is None else ("fit", int(n_features))
-    out = []
+    out, converted = [], False
     for i, video in enumerate(seq):
         if not hasattr(video, "dtype") or not hasattr(video, "shape"):
             try:
@@ -150,6 +156,7 @@ def check_videos(
                 "at least one crop on axis 1."
             )
         if video.dtype not in dtypes:
+            converted = True
             video = np.asarray(video, dtype=dtypes[0])
         d = video.shape[-1]
         if reference is None:
@@ -167,8 +174,14 @@ def check_videos(
             )
         if ensure_all_finite and not np.isfinite(video).all():
             _raise_nonfinite(video, i)
-        out.append(video)
-    return out
+        if not lazy:
+            out.append(video)
+    if not lazy:
+        return out
+    # a lazy sequence stays lazy: its videos were checked one by one and let go
+    if converted:
+        return MappedVideos(seq, lambda i, v: v if v.dtype in dtypes else v.astype(dtypes[0]))
+    return seq
 
 
 def check_video_labels(y, n_videos=None):

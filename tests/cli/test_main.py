@@ -33,3 +33,29 @@ def test_reproduce_with_another_mil_classifier(model, tmp_path):
 def test_unknown_model_is_rejected():
     with pytest.raises(SystemExit):
         main(["reproduce", "--model", "nope"], stdout=io.StringIO())
+
+
+def test_reproduce_on_a_benchmark_layout(benchmark_home, tmp_path):
+    out = io.StringIO()
+    main(["reproduce", "--dataset", "shanghaitech", "--data-home", str(benchmark_home),
+          "--seeds", "1", "--max-epochs", "1", "--n-clusters", "4", "--n-top", "1",
+          "--n-snippets", "4", "--quiet", "--output-dir", str(tmp_path)], stdout=out)
+    text = out.getvalue()
+    assert "dataset=shanghaitech" in text and "| Bot3-Bot3" in text
+    # Table 1 counts the clips of the 238 training videos
+    from sklearn_wsvad.datasets import load_shanghaitech
+
+    train, _ = load_shanghaitech(benchmark_home)
+    top = int(text.split("| Top1   |")[1].split("|")[0].replace(",", ""))
+    bot = int(text.split("| Bot3   |")[1].split("|")[0].replace(",", ""))
+    assert top + bot == train.n_clips[train.target == 0].sum()
+
+
+def test_benchmark_without_data_home_or_files(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--dataset", "ucf-crime"], stdout=io.StringIO())
+    assert "pass --data-home" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--dataset", "ucf-crime", "--data-home", str(tmp_path)],
+             stdout=io.StringIO())
+    assert "Nothing is downloaded" in capsys.readouterr().err
