@@ -93,7 +93,8 @@ def load_shanghaitech(data_home, *, crops="mean", mmap=True):
 
     Train labels by list position (the first 63 videos of the RTFM train list
     are abnormal); a test video is abnormal when ``test_frame_mask`` has its
-    mask.
+    mask. On the released files the two rules agree: the 107 masks are those
+    of the 63 abnormal train videos and the 44 abnormal test videos.
 
     Parameters
     ----------

@@ -29,7 +29,7 @@ from sklearn_wsvad.datasets import (
     video_name,
     xd_violence_frame_labels,
 )
-from sklearn_wsvad.models import MagnitudeMILDetector
+from sklearn_wsvad.models import MagnitudeMILDetector, RTFMDetector
 from sklearn_wsvad.utils import LazyVideos
 
 from ..benchmark_files import DATA, D, lines, ucf_frames
@@ -245,3 +245,30 @@ def test_list_entry_matching_nothing_and_bad_labels(tmp_path):
         load_features(listing, root=folder, labels="ucf")
     with pytest.raises(ValueError, match="neither a list file nor a folder"):
         load_features(tmp_path / "nope")
+
+
+def test_shanghaitech_split_files_and_label_rules_agree(home):
+    train, test = load_shanghaitech(home)
+    sh = DATA / "shanghaitech"
+    assert set(train.names) == set(lines(sh / "SH_Train.txt"))
+    assert set(test.names) == set(lines(sh / "SH_Test.txt"))
+    masked = {p.stem for p in (sh / "test_frame_mask").glob("*.npy")}
+    # the list-position rule of the train list is the "has a mask" rule
+    assert train.target.tolist() == [int(n in masked) for n in train.names]
+    assert test.target.sum() == 44 and len(test.names) - test.target.sum() == 155
+
+
+def test_stacked_crops_feed_rtfm_directly(home):
+    train, test = load_shanghaitech(home, crops="stack")
+    model = RTFMDetector(n_channels=4, hidden_sizes=(4, 2), max_epochs=1, batch_size=16,
+                         random_state=0).fit(train.videos, train.target)
+    scores = model.score_clips(test.videos[:5])
+    assert [len(s) for s in scores] == test.n_clips[:5].tolist()
+    mean = load_shanghaitech(home, crops="mean")[1]
+    assert mean.videos[0].shape == (test.n_clips[0], D)
+
+
+def test_a_corrupt_feature_file_is_named(tmp_path):
+    (tmp_path / "Abuse1_x264_i3d.npy").write_bytes(b"not an array")
+    with pytest.raises(ValueError, match=r"Abuse1_x264_i3d.npy is not a readable .npy file"):
+        load_features(tmp_path)
