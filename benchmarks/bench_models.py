@@ -18,12 +18,18 @@ import torch
 
 from sklearn_wsvad import SnippetReformer
 from sklearn_wsvad.datasets import make_wsvad_videos
-from sklearn_wsvad.models import MagnitudeMILDetector, MILRankingDetector, RTFMDetector
+from sklearn_wsvad.models import (
+    MagnitudeMILDetector,
+    MILRankingDetector,
+    NGMILDetector,
+    RTFMDetector,
+)
 
 MODELS = {
     "MagnitudeMILDetector": MagnitudeMILDetector,
     "MILRankingDetector": MILRankingDetector,
     "RTFMDetector": RTFMDetector,
+    "NGMILDetector": NGMILDetector,
 }
 
 

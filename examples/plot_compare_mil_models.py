@@ -4,8 +4,8 @@ Three MIL classifiers on the same refined training set
 =======================================================
 
 The refinement steps are independent of the classifier trained on them. Here
-the paper's magnitude MIL classifier, Sultani et al.'s MIL ranking and RTFM
-are each trained behind the same :class:`~sklearn_wsvad.FeatureNormClusterUndersampler`
+the paper's magnitude MIL classifier, Sultani et al.'s MIL ranking, RTFM and
+NG-MIL are each trained behind the same :class:`~sklearn_wsvad.FeatureNormClusterUndersampler`
 (Bot7-Bot7) and compared on frame-level ROC AUC with the raw clip feature
 norm, the unsupervised score the refinement starts from.
 
@@ -28,7 +28,12 @@ from sklearn_wsvad import (
     score_clips,
 )
 from sklearn_wsvad.datasets import make_wsvad_videos
-from sklearn_wsvad.models import MagnitudeMILDetector, MILRankingDetector, RTFMDetector
+from sklearn_wsvad.models import (
+    MagnitudeMILDetector,
+    MILRankingDetector,
+    NGMILDetector,
+    RTFMDetector,
+)
 from sklearn_wsvad.plotting import plot_frame_roc
 
 data = make_wsvad_videos(n_videos=300, n_features=32, random_state=2)
@@ -44,6 +49,7 @@ models = {
     "magnitude MIL": (MagnitudeMILDetector(max_epochs=20, random_state=0), "clips"),
     "MIL ranking": (MILRankingDetector(max_epochs=30, random_state=0), "snippets"),
     "RTFM": (RTFMDetector(n_channels=64, max_epochs=20, random_state=0), "clips"),
+    "NG-MIL": (NGMILDetector(max_epochs=20, random_state=0), "clips"),
 }
 scores = {"feature norm": [np.linalg.norm(v, axis=1) for v in X_test]}
 for name, (model, inference) in models.items():

@@ -12,6 +12,7 @@ from .metrics import (
     frame_roc_auc_score,
     make_frame_scorer,
     score_clips,
+    top_k_precision_score,
 )
 from .refine import (
     ClipNormalizer,
@@ -34,4 +35,5 @@ __all__ = [
     "frame_equal_error_rate",
     "equal_error_rate",
     "make_frame_scorer",
+    "top_k_precision_score",
 ]

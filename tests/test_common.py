@@ -18,7 +18,12 @@ from sklearn.utils.estimator_checks import (
     check_set_params,
 )
 
-from sklearn_wsvad.models import MagnitudeMILDetector, MILRankingDetector, RTFMDetector
+from sklearn_wsvad.models import (
+    MagnitudeMILDetector,
+    MILRankingDetector,
+    NGMILDetector,
+    RTFMDetector,
+)
 from sklearn_wsvad.refine import (
     ClipNormalizer,
     ClipStandardScaler,
@@ -39,6 +44,8 @@ MODELS = [
     MILRankingDetector(max_epochs=2, hidden_sizes=(8, 4), batch_size=8, random_state=0),
     RTFMDetector(max_epochs=2, n_channels=8, hidden_sizes=(8, 4), batch_size=8,
                  random_state=0),
+    NGMILDetector(max_epochs=2, n_prototypes=4, prototype_dim=8, encoder_channels=(8,),
+                  hidden_sizes=(8, 4), batch_size=8, random_state=0),
 ]
 ALL = TRANSFORMERS + MODELS
 

@@ -17,7 +17,12 @@ from sklearn_wsvad import (
     make_frame_scorer,
     score_clips,
 )
-from sklearn_wsvad.models import MagnitudeMILDetector, MILRankingDetector, RTFMDetector
+from sklearn_wsvad.models import (
+    MagnitudeMILDetector,
+    MILRankingDetector,
+    NGMILDetector,
+    RTFMDetector,
+)
 
 
 def _pipe(**model):
@@ -140,6 +145,9 @@ def test_parallel_search_matches_sequential(small_data):
     (RTFMDetector(max_epochs=2, n_channels=8, hidden_sizes=(16, 8), batch_size=8,
                   random_state=0),
      {"model__k": [1, 3]}),
+    (NGMILDetector(max_epochs=2, prototype_dim=8, encoder_channels=(16,), hidden_sizes=(16, 8),
+                   batch_size=8, random_state=0),
+     {"model__n_prototypes": [4, 8]}),
 ], ids=lambda p: type(p).__name__ if hasattr(p, "fit") else "")
 def test_each_model_in_the_refinement_search(model, grid, small_data):
     pipe = _pipe()

@@ -61,11 +61,18 @@ def _rtfm(*, max_epochs, device, random_state):
     return RTFMDetector(max_epochs=max_epochs, device=device, random_state=random_state)
 
 
+def _ngmil(*, max_epochs, device, random_state):
+    from ..models import NGMILDetector
+
+    return NGMILDetector(max_epochs=max_epochs, device=device, random_state=random_state)
+
+
 #: Models selectable with ``--model``.
 MODELS = {
     "magnitude": ModelSpec(_magnitude),
     "sultani": ModelSpec(_sultani, inference="snippets"),
     "rtfm": ModelSpec(_rtfm),
+    "ngmil": ModelSpec(_ngmil),
 }
 
 

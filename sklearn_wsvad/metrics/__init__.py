@@ -9,6 +9,7 @@ from ._frame import (
     frame_roc_auc_score,
 )
 from ._scorer import FrameScorer, make_frame_scorer, score_clips
+from ._topk import top_k_precision_score
 
 __all__ = [
     "expand_clip_scores",
@@ -19,4 +20,5 @@ __all__ = [
     "make_frame_scorer",
     "FrameScorer",
     "score_clips",
+    "top_k_precision_score",
 ]

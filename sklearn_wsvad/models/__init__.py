@@ -3,6 +3,7 @@
 from ._base import BaseVideoMILNet
 from ._data import BalancedBatchSampler, BalancedVideoLoader, VideoDataset, pad_collate
 from ._magnitude import MagnitudeMILDetector, MagnitudeMILLoss, MagnitudeMILModule
+from ._ngmil import NGMILDetector, NGMILLoss, NGMILModule, prototype_similarity
 from ._ranking import MILRankingDetector, MILRankingLoss, MILRankingModule
 from ._rtfm import (
     MaskedBatchNorm1d,
@@ -22,6 +23,10 @@ __all__ = [
     "MILRankingModule",
     "MILRankingLoss",
     "RTFMDetector",
+    "NGMILDetector",
+    "NGMILModule",
+    "NGMILLoss",
+    "prototype_similarity",
     "RTFMModule",
     "RTFMLoss",
     "MultiScaleTemporalNetwork",

@@ -217,9 +217,9 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         -------
         self : object
         """
-        videos, y = self._check_training_data(X, y)
         self._check_params()
         self._check_cuda_available()
+        videos, y = self._check_training_data(X, y)
         self.n_features_in_ = videos[0].shape[-1]
         self.classes_ = np.array([0, 1])
         rng = check_random_state(self.random_state)
@@ -228,8 +228,13 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
             # skorch's fit, minus its call to the validating partial_fit below
             if not self.warm_start or not self.initialized_:
                 self.initialize()
+                self._on_initialized(videos, y)
             super().partial_fit(videos, y)
         return self
+
+    def _on_initialized(self, videos, y):
+        """Hook run once after the module is built, before training, with the
+        validated training data (e.g. to initialise prototypes from it)."""
 
     def _check_training_data(self, X, y, n_features=None):
         videos = check_videos(X, n_features=n_features, allow_crops=self._accepts_crops)

@@ -73,14 +73,19 @@ def pairs(abnormal, normal, pairing="all"):
     return a.reshape(-1), n.reshape(-1)
 
 
-def abnormal_regularizer(scores, mask, y, lambda_smooth, lambda_sparse):
+def abnormal_regularizer(scores, mask, y, lambda_smooth, lambda_sparse, per_clip=False):
     """Sultani et al.'s smoothness and sparsity terms on abnormal videos.
 
     ``mean_a [lambda_smooth * temporal_smoothness_a + lambda_sparse * sparsity_a]``
-    over the abnormal videos ``a`` of the batch; 0 when there are none.
+    over the abnormal videos ``a`` of the batch; 0 when there are none. With
+    ``per_clip=True`` each video's two sums are divided by its number of real
+    clips (means instead of sums).
     """
     abnormal = y > 0.5
     if not abnormal.any():
         return scores.new_zeros(())
     s, m = scores[abnormal], mask[abnormal]
-    return (lambda_smooth * temporal_smoothness(s, m) + lambda_sparse * sparsity(s, m)).mean()
+    reg = lambda_smooth * temporal_smoothness(s, m) + lambda_sparse * sparsity(s, m)
+    if per_clip:
+        reg = reg / m.sum(dim=1)
+    return reg.mean()

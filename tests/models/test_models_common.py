@@ -7,13 +7,20 @@ import pytest
 import torch
 from sklearn.base import clone
 
-from sklearn_wsvad.models import MagnitudeMILDetector, MILRankingDetector, RTFMDetector
+from sklearn_wsvad.models import (
+    MagnitudeMILDetector,
+    MILRankingDetector,
+    NGMILDetector,
+    RTFMDetector,
+)
 
 MODELS = [
     MagnitudeMILDetector(max_epochs=3, hidden_sizes=(16, 8), batch_size=8, random_state=0),
     MILRankingDetector(max_epochs=3, hidden_sizes=(16, 8), batch_size=8, random_state=0),
     RTFMDetector(max_epochs=3, n_channels=8, hidden_sizes=(16, 8), batch_size=8,
                  random_state=0),
+    NGMILDetector(max_epochs=3, n_prototypes=4, prototype_dim=8, encoder_channels=(16,),
+                  hidden_sizes=(16, 8), batch_size=8, random_state=0),
 ]
 
 
