@@ -19,6 +19,7 @@ import torch
 from sklearn_wsvad import SnippetReformer
 from sklearn_wsvad.datasets import make_wsvad_videos
 from sklearn_wsvad.models import (
+    BNWVADDetector,
     MagnitudeMILDetector,
     MILRankingDetector,
     NGMILDetector,
@@ -30,6 +31,7 @@ MODELS = {
     "MILRankingDetector": MILRankingDetector,
     "RTFMDetector": RTFMDetector,
     "NGMILDetector": NGMILDetector,
+    "BNWVADDetector": BNWVADDetector,
 }
 
 

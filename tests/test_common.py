@@ -19,6 +19,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from sklearn_wsvad.models import (
+    BNWVADDetector,
     MagnitudeMILDetector,
     MILRankingDetector,
     NGMILDetector,
@@ -46,6 +47,8 @@ MODELS = [
                  random_state=0),
     NGMILDetector(max_epochs=2, n_prototypes=4, prototype_dim=8, encoder_channels=(8,),
                   hidden_sizes=(8, 4), batch_size=8, random_state=0),
+    BNWVADDetector(max_epochs=2, dim=8, dim_head=4, head_channels=(4, 2), batch_size=8,
+                   random_state=0),
 ]
 ALL = TRANSFORMERS + MODELS
 

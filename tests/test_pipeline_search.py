@@ -18,6 +18,7 @@ from sklearn_wsvad import (
     score_clips,
 )
 from sklearn_wsvad.models import (
+    BNWVADDetector,
     MagnitudeMILDetector,
     MILRankingDetector,
     NGMILDetector,
@@ -148,6 +149,9 @@ def test_parallel_search_matches_sequential(small_data):
     (NGMILDetector(max_epochs=2, prototype_dim=8, encoder_channels=(16,), hidden_sizes=(16, 8),
                    batch_size=8, random_state=0),
      {"model__n_prototypes": [4, 8]}),
+    (BNWVADDetector(max_epochs=2, dim=16, dim_head=4, head_channels=(8, 4), batch_size=8,
+                    random_state=0),
+     {"model__rho_s": [0.1, 0.2], "model__rho_b": [0.2]}),
 ], ids=lambda p: type(p).__name__ if hasattr(p, "fit") else "")
 def test_each_model_in_the_refinement_search(model, grid, small_data):
     pipe = _pipe()

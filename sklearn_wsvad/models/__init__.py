@@ -1,6 +1,13 @@
 """Video MIL models (skorch). The only part of the library that imports torch."""
 
 from ._base import BaseVideoMILNet
+from ._bnwvad import (
+    BNWVADDetector,
+    BNWVADLoss,
+    BNWVADModule,
+    divergence_from_mean,
+    sample_batch_selection,
+)
 from ._data import BalancedBatchSampler, BalancedVideoLoader, VideoDataset, pad_collate
 from ._magnitude import MagnitudeMILDetector, MagnitudeMILLoss, MagnitudeMILModule
 from ._ngmil import NGMILDetector, NGMILLoss, NGMILModule, prototype_similarity
@@ -24,6 +31,11 @@ __all__ = [
     "MILRankingLoss",
     "RTFMDetector",
     "NGMILDetector",
+    "BNWVADDetector",
+    "BNWVADModule",
+    "BNWVADLoss",
+    "divergence_from_mean",
+    "sample_batch_selection",
     "NGMILModule",
     "NGMILLoss",
     "prototype_similarity",

@@ -1,0 +1,469 @@
+"""BN-WVAD: BatchNorm-based weakly supervised video anomaly detection (Zhou et al., 2023)."""
+
+import math
+import numbers
+
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
+
+from ._base import BaseVideoMILNet
+from ._rtfm import MaskedBatchNorm1d
+
+__all__ = [
+    "LocalGlobalAttention",
+    "Enhancer",
+    "BNWVADModule",
+    "BNWVADLoss",
+    "BNWVADDetector",
+    "divergence_from_mean",
+    "sample_batch_selection",
+]
+
+
+def divergence_from_mean(features, running_mean, running_var):
+    """DFM (eq. 2): Mahalanobis distance of each step to the BN running statistics.
+
+    ``sqrt(sum_c (f_c - mean_c)^2 / var_c)``; ``features``: b x c x t; returns b x t.
+    """
+    diff = features - running_mean[None, :, None]
+    return torch.sqrt(((diff**2) / running_var[None, :, None]).sum(dim=1) + 1e-12)
+
+
+class LocalGlobalAttention(nn.Module):
+    """UR-DMU's attention: softmax(QK^T / sqrt(d)) V next to a fixed local
+    kernel ``exp(-|i - j| / e)`` applied to V, concatenated and projected back.
+
+    Padded keys get no weight in either branch and their values are zeroed;
+    each row of the local kernel is normalised over the video's real steps.
+    """
+
+    def __init__(self, dim, heads=4, dim_head=128, dropout=0.0):
+        super().__init__()
+        self.heads, self.scale = heads, dim_head**-0.5
+        inner = heads * dim_head
+        self.to_qkv = nn.Linear(dim, 3 * inner, bias=False)
+        self.to_out = nn.Sequential(nn.Linear(2 * inner, dim), nn.Dropout(dropout))
+
+    def forward(self, x, mask):
+        b, t, _ = x.shape
+        q, k, v = (z.reshape(b, t, self.heads, -1).transpose(1, 2)
+                   for z in self.to_qkv(x).chunk(3, dim=-1))  # b x h x t x dh
+        keys = mask[:, None, None, :]  # b x 1 x 1 x t
+        v = v * mask[:, None, :, None]  # padded values can never mix in
+        dots = (q @ k.transpose(-1, -2)) * self.scale
+        attn = torch.softmax(dots.masked_fill(~keys, float("-inf")), dim=-1)
+        steps = torch.arange(t, device=x.device, dtype=x.dtype)
+        local = torch.exp(-(steps[None, :] - steps[:, None]).abs() / math.e)  # t x t
+        local = local[None, None] * keys  # b x 1 x t x t
+        # a padded query far from every real step underflows to an all-zero row
+        local = local / local.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
+        out = torch.cat([attn @ v, local @ v], dim=-1)  # b x h x t x 2dh
+        return self.to_out(out.transpose(1, 2).reshape(b, t, -1))
+
+
+class Enhancer(nn.Module):
+    """Feature enhancer of UR-DMU / BN-WVAD.
+
+    ``Conv1d`` (kernel 3) to ``dim`` with ReLU, then ``depth`` pre-LayerNorm
+    Transformer layers (:class:`LocalGlobalAttention`, then a GELU MLP), with
+    residuals.
+    """
+
+    def __init__(self, n_features, dim=512, depth=2, heads=4, dim_head=128, mlp_dim=512,
+                 dropout=0.0):
+        super().__init__()
+        self.embed = nn.Conv1d(n_features, dim, 3, padding=1)
+        self.layers = nn.ModuleList()
+        for _ in range(depth):
+            self.layers.append(nn.ModuleList([
+                nn.LayerNorm(dim),
+                LocalGlobalAttention(dim, heads, dim_head, dropout),
+                nn.LayerNorm(dim),
+                nn.Sequential(nn.Linear(dim, mlp_dim), nn.GELU(), nn.Dropout(dropout),
+                              nn.Linear(mlp_dim, dim), nn.Dropout(dropout)),
+            ]))
+
+    def forward(self, x, mask):
+        """``x``: b x t x d; returns b x t x dim."""
+        m = mask[..., None].to(x.dtype)
+        h = torch.relu(self.embed((x * m).transpose(1, 2))).transpose(1, 2) * m
+        for norm1, attn, norm2, mlp in self.layers:
+            h = h + attn(norm1(h), mask)
+            h = (h + mlp(norm2(h))) * m
+        return h
+
+
+class BNWVADModule(nn.Module):
+    """Enhancer, then the normal head with two BatchNorm layers.
+
+    Normal head: ``1 x 1 Conv1d`` ``dim -> 32``, BN, ReLU, ``32 -> 16``, BN,
+    ReLU, ``16 -> 1``, sigmoid. The DFM of each BN layer is computed on its
+    input with its running statistics, after the forward pass has updated
+    them (in training).
+
+    Parameters
+    ----------
+    n_features : int
+    enhancer : bool, default=True
+        False feeds the features to the head through a ``1 x 1`` Conv1d to
+        ``dim`` instead.
+    dim : int, default=512
+    head_channels : tuple of int, default=(32, 16)
+    score : {"product", "classifier", "dfm"}, default="product"
+        Snippet score: ``(DFM_1 + DFM_2) * classifier`` (eq. 7), or one of the
+        two alone (the paper's Table 5).
+    dim_head : int, default=128
+        Width of each of the enhancer's 4 attention heads.
+    """
+
+    def __init__(self, n_features, enhancer=True, dim=512, head_channels=(32, 16),
+                 score="product", dim_head=128):
+        super().__init__()
+        self.score = score
+        self.enhancer = (Enhancer(n_features, dim, dim_head=dim_head) if enhancer
+                         else nn.Conv1d(n_features, dim, 1))
+        c1, c2 = head_channels
+        self.conv1, self.bn1 = nn.Conv1d(dim, c1, 1), MaskedBatchNorm1d(c1)
+        self.conv2, self.bn2 = nn.Conv1d(c1, c2, 1), MaskedBatchNorm1d(c2)
+        self.conv3 = nn.Conv1d(c2, 1, 1)
+
+    def forward(self, x, mask):
+        """Returns ``scores``, ``classifier`` and ``dfm`` (b x t), and the
+        pre-BN features ``hidden`` (two tensors b x c x t) with the BN layers'
+        running ``means`` and ``vars``."""
+        if isinstance(self.enhancer, Enhancer):
+            h = self.enhancer(x, mask).transpose(1, 2)  # b x dim x t
+        else:
+            h = self.enhancer(x.transpose(1, 2))
+        h1 = self.conv1(h)
+        h2 = self.conv2(torch.relu(self.bn1(h1, mask)))
+        classifier = torch.sigmoid(self.conv3(torch.relu(self.bn2(h2, mask)))).squeeze(1)
+        bns = (self.bn1, self.bn2)
+        dfms = [divergence_from_mean(f, bn.running_mean, bn.running_var)
+                for f, bn in zip((h1, h2), bns)]
+        dfm = dfms[0] + dfms[1]
+        scores = {"product": dfm * classifier, "classifier": classifier, "dfm": dfm}[self.score]
+        return {
+            "scores": scores,
+            "classifier": classifier,
+            "dfm": dfm,
+            "layer_dfm": dfms,
+            "hidden": (h1, h2),
+            "means": [bn.running_mean for bn in bns],
+            "vars": [bn.running_var for bn in bns],
+        }
+
+
+def sample_batch_selection(criterion, mask, rho_s, rho_b, selection="sample_batch"):
+    """Abnormal snippets chosen by SBS (section 3.3) in a batch of abnormal videos.
+
+    * sample level: per video, the top ``floor(rho_s * T_i)`` real snippets;
+    * batch level: the top ``floor(rho_b * sum_i T_i)`` real snippets of the
+      whole batch;
+    * ``"sample_batch"``: their union.
+
+    Parameters
+    ----------
+    criterion : tensor (b, t)
+    mask : bool tensor (b, t)
+    rho_s, rho_b : float
+    selection : {"sample", "batch", "sample_batch"}
+
+    Returns
+    -------
+    selected : bool tensor (b, t)
+    """
+    lengths = mask.sum(dim=1)
+    scores = criterion.masked_fill(~mask, float("-inf"))
+    chosen = torch.zeros_like(mask)
+    if selection in ("sample", "sample_batch"):
+        rank = scores.argsort(dim=1, descending=True).argsort(dim=1)  # 0 = highest
+        k = torch.floor(rho_s * lengths.to(criterion.dtype)).long()
+        chosen |= (rank < k[:, None]) & mask
+    if selection in ("batch", "sample_batch"):
+        n = int(math.floor(rho_b * int(lengths.sum())))
+        if n > 0:
+            flat = torch.zeros(scores.numel(), dtype=torch.bool, device=mask.device)
+            flat[scores.reshape(-1).topk(n).indices] = True
+            chosen |= flat.view_as(mask) & mask
+    return chosen
+
+
+def _normal_selection(criterion, mask, n_select):
+    """``n_select`` normal snippets: per video its top ``n_select // b + 1``
+    real snippets by the criterion, in video order, truncated (b x t mask)."""
+    b, t = criterion.shape
+    per_video = min(n_select // b + 1, t)
+    scores = criterion.masked_fill(~mask, float("-inf"))
+    top = scores.topk(per_video, dim=1).indices  # b x k
+    valid = mask.gather(1, top)
+    flat_video = torch.arange(b, device=mask.device)[:, None].expand_as(top)[valid]
+    flat_step = top[valid]
+    chosen = torch.zeros_like(mask)
+    chosen[flat_video[:n_select], flat_step[:n_select]] = True
+    return chosen
+
+
+class BNWVADLoss(nn.Module):
+    """``L = lambda_normal * L_nor + sum_l mpp_weights[l] * L_mpp,l`` (eq. 8).
+
+    * ``L_nor``: mean over normal videos of the L2 norm of their classifier
+      scores (real snippets); no loss on abnormal videos' scores;
+    * ``L_mpp`` (eq. 5) per BN layer: abnormal snippets selected by SBS on the
+      layer's ``criterion`` (DFM, or feature magnitude), as many normal
+      snippets (per-video top, truncated); the i-th selected normal and
+      abnormal snippets (in video-then-time order) form a triplet with the
+      running mean as anchor: ``mean [margin + DFM(n_i) - DFM(a_i)]_+``.
+
+    Parameters
+    ----------
+    rho_s : float, default=0.1
+    rho_b : float, default=0.2
+    selection : {"sample", "batch", "sample_batch"}, default="sample_batch"
+    criterion : {"dfm", "magnitude"}, default="dfm"
+    margin : float, default=1.0
+    mpp_weights : tuple of float, default=(5.0, 20.0)
+    lambda_normal : float, default=1.0
+    """
+
+    def __init__(self, rho_s=0.1, rho_b=0.2, selection="sample_batch", criterion="dfm",
+                 margin=1.0, mpp_weights=(5.0, 20.0), lambda_normal=1.0):
+        super().__init__()
+        self.rho_s = rho_s
+        self.rho_b = rho_b
+        self.selection = selection
+        self.criterion = criterion
+        self.margin = margin
+        self.mpp_weights = mpp_weights
+        self.lambda_normal = lambda_normal
+
+    def normal_loss(self, output, y, mask):
+        normal = y < 0.5
+        if not normal.any():
+            return output["classifier"].new_zeros(())
+        c = output["classifier"][normal] * mask[normal]
+        return c.norm(dim=1).mean()
+
+    def mpp_loss(self, output, y, mask, layer):
+        """Eq. 5 on BN layer ``layer`` (0 without both classes or a selection)."""
+        abnormal, normal = y > 0.5, y < 0.5
+        dfm = output["layer_dfm"][layer]
+        zero = dfm.new_zeros(())
+        if not (abnormal.any() and normal.any()):
+            return zero
+        if self.criterion == "magnitude":
+            crit = output["hidden"][layer].norm(dim=1)
+        else:
+            crit = dfm
+        crit = crit.detach()
+        picked_a = sample_batch_selection(crit[abnormal], mask[abnormal], self.rho_s,
+                                          self.rho_b, self.selection)
+        n = int(picked_a.sum())
+        if n == 0:
+            return zero
+        picked_n = _normal_selection(crit[normal], mask[normal], n)
+        d_a, d_n = dfm[abnormal][picked_a], dfm[normal][picked_n]
+        k = min(d_a.numel(), d_n.numel())
+        return torch.relu(self.margin + d_n[:k] - d_a[:k]).mean()
+
+    def forward(self, output, y, mask):
+        loss = self.lambda_normal * self.normal_loss(output, y, mask)
+        for layer, weight in enumerate(self.mpp_weights):
+            if weight:
+                loss = loss + weight * self.mpp_loss(output, y, mask, layer)
+        return loss
+
+
+class BNWVADDetector(BaseVideoMILNet):
+    """BN-WVAD (Zhou, Yu & Yang, 2023): BatchNorm statistics as the normality model.
+
+    The normal head's two BatchNorm layers keep running statistics that are
+    dominated by normal snippets; the Divergence of Feature from Mean (DFM, a
+    Mahalanobis distance to them) selects abnormal snippets (sample-batch
+    selection) and is pushed apart from normal ones by the mean-based
+    pull-push loss, while the classifier is trained on normal videos only. A
+    snippet's score is ``(DFM_1 + DFM_2) * classifier`` (not a probability).
+
+    Where the paper is vague this follows the official code: UR-DMU's
+    enhancer, DFM on the pre-BN features with the running statistics read
+    after the forward pass, union selection with truncated per-video normal
+    selection, gradient clipping at 1.0.
+
+    Canonical pipeline (training videos resampled to 200 snippets)::
+
+        make_pipeline(FeatureNormClusterUndersampler(), SnippetReformer(n_snippets=200),
+                      ClipStandardScaler(), BNWVADDetector())
+
+    Ablations: normal loss only, ``mpp_weights=(0, 0)``; MPP without the
+    normal loss, ``lambda_normal=0``; sample-level selection only,
+    ``selection="sample"``; feature-magnitude selection,
+    ``selection_criterion="magnitude"``; score from the classifier or the DFM alone,
+    ``anomaly_score="classifier"`` / ``"dfm"``.
+
+    Parameters
+    ----------
+    rho_s : float, default=0.1
+        Sample-level selection ratio (paper: 0.1 UCF-Crime, 0.2 XD-Violence).
+    rho_b : float, default=0.2
+        Batch-level selection ratio (paper: 0.2 UCF-Crime, 0.4 XD-Violence).
+    selection : {"sample", "batch", "sample_batch"}, default="sample_batch"
+    selection_criterion : {"dfm", "magnitude"}, default="dfm"
+        What selects snippets: the DFM or the feature magnitude (the paper's
+        Table 4).
+    margin : float, default=1.0
+    mpp_weights : tuple of two float, default=(5.0, 20.0)
+        ``lambda_1`` and ``lambda_2`` of eq. 8.
+    lambda_normal : float, default=1.0
+    anomaly_score : {"product", "classifier", "dfm"}, default="product"
+        Snippet score: ``(DFM_1 + DFM_2) * classifier`` or one of the two
+        alone (the paper's Table 5).
+    enhancer : bool, default=True
+        False replaces the enhancer by a ``1 x 1`` Conv1d to ``dim``.
+    dim : int, default=512
+    dim_head : int, default=128
+        Width of each of the enhancer's 4 attention heads.
+    head_channels : tuple of two int, default=(32, 16)
+    clip_grad_norm : float or None, default=1.0
+    lr : float, default=1e-4
+    weight_decay : float, default=5e-5
+    max_epochs : int, default=50
+        The paper trains 3,000 iterations of 64 + 64 videos.
+    batch_size : int, default=128
+        Videos per batch, half normal and half abnormal.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+    device : str or torch.device, default="cpu"
+    random_state : int, RandomState instance or None, default=None
+    threshold : float, default=0.5
+        ``predict`` threshold on the max snippet score (an unbounded score:
+        set it from validation data).
+    verbose : int, default=0
+    **kwargs
+        Other skorch ``NeuralNet`` parameters.
+
+    Attributes
+    ----------
+    module_ : BNWVADModule
+    n_features_in_ : int
+    classes_ : ndarray of shape (2,)
+    history_ : skorch History
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_wsvad import ClipStandardScaler, SnippetReformer
+    >>> from sklearn_wsvad.datasets import make_wsvad_videos
+    >>> from sklearn_wsvad.models import BNWVADDetector
+    >>> data = make_wsvad_videos(n_videos=40, n_features=16, random_state=0)
+    >>> pipe = make_pipeline(SnippetReformer(n_snippets=200), ClipStandardScaler(),
+    ...                      BNWVADDetector(dim=32, dim_head=8, max_epochs=2, random_state=0))
+    >>> pipe = pipe.fit(data.videos, data.target)
+    >>> pipe.decision_function(data.videos).shape
+    (40,)
+    """
+
+    _parameter_constraints = {
+        **BaseVideoMILNet._parameter_constraints,
+        "rho_s": [Interval(numbers.Real, 0, 1, closed="both")],
+        "rho_b": [Interval(numbers.Real, 0, 1, closed="both")],
+        "selection": [StrOptions({"sample", "batch", "sample_batch"})],
+        "selection_criterion": [StrOptions({"dfm", "magnitude"})],
+        "margin": [Interval(numbers.Real, 0, None, closed="left")],
+        "lambda_normal": [Interval(numbers.Real, 0, None, closed="left")],
+        "anomaly_score": [StrOptions({"product", "classifier", "dfm"})],
+        "enhancer": ["boolean"],
+        "dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "dim_head": [Interval(numbers.Integral, 1, None, closed="left")],
+        "clip_grad_norm": [Interval(numbers.Real, 0, None, closed="neither"), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        module=BNWVADModule,
+        criterion=BNWVADLoss,
+        rho_s=0.1,
+        rho_b=0.2,
+        selection="sample_batch",
+        selection_criterion="dfm",
+        margin=1.0,
+        mpp_weights=(5.0, 20.0),
+        lambda_normal=1.0,
+        anomaly_score="product",
+        enhancer=True,
+        dim=512,
+        dim_head=128,
+        head_channels=(32, 16),
+        clip_grad_norm=1.0,
+        lr=1e-4,
+        weight_decay=5e-5,
+        max_epochs=50,
+        batch_size=128,
+        optimizer=torch.optim.Adam,
+        device="cpu",
+        random_state=None,
+        threshold=0.5,
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion,
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=weight_decay,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            device=device,
+            random_state=random_state,
+            threshold=threshold,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.rho_s = rho_s
+        self.rho_b = rho_b
+        self.selection = selection
+        self.selection_criterion = selection_criterion
+        self.margin = margin
+        self.mpp_weights = mpp_weights
+        self.lambda_normal = lambda_normal
+        self.anomaly_score = anomaly_score
+        self.enhancer = enhancer
+        self.dim = dim
+        self.dim_head = dim_head
+        self.head_channels = head_channels
+        self.clip_grad_norm = clip_grad_norm
+
+    def _check_params(self):
+        super()._check_params()
+        if len(self.mpp_weights) != 2 or len(self.head_channels) != 2:
+            raise ValueError(
+                f"mpp_weights and head_channels need one entry per BatchNorm layer (2); got "
+                f"{tuple(self.mpp_weights)} and {tuple(self.head_channels)}."
+            )
+
+    def _module_params(self):
+        return {
+            "enhancer": self.enhancer,
+            "dim": self.dim,
+            "dim_head": self.dim_head,
+            "head_channels": tuple(self.head_channels),
+            "score": self.anomaly_score,
+        }
+
+    def _criterion_params(self):
+        return {
+            "rho_s": self.rho_s,
+            "rho_b": self.rho_b,
+            "selection": self.selection,
+            "criterion": self.selection_criterion,
+            "margin": self.margin,
+            "mpp_weights": tuple(self.mpp_weights),
+            "lambda_normal": self.lambda_normal,
+        }
+
+    def train_step_single(self, batch, **fit_params):
+        step = super().train_step_single(batch, **fit_params)
+        if self.clip_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.module_.parameters(), self.clip_grad_norm)
+        return step
