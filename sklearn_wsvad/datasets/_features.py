@@ -28,16 +28,18 @@ def video_name(path):
     >>> video_name("dataset/Abuse/Abuse028_x264__3.npy")
     'Abuse028_x264'
     """
-    stem = _parts(path)[-1]
-    stem = stem[:-4] if stem.lower().endswith(".npy") else stem
-    stem = _CROP_SUFFIX.sub("", stem)
+    stem = _CROP_SUFFIX.sub("", _stem(path))
     return _EXTRACTOR_SUFFIX.sub("", stem)
 
 
+def _stem(path):
+    """File name of a Windows or POSIX path, without ``.npy``."""
+    name = _parts(path)[-1]
+    return name[:-4] if name.lower().endswith(".npy") else name
+
+
 def _crop_index(path):
-    stem = _parts(path)[-1]
-    stem = stem[:-4] if stem.lower().endswith(".npy") else stem
-    m = _CROP_SUFFIX.search(stem)
+    m = _CROP_SUFFIX.search(_stem(path))
     return None if m is None else int(m.group(1))
 
 

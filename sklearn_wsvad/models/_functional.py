@@ -9,6 +9,7 @@ import torch
 __all__ = [
     "masked_max",
     "masked_topk",
+    "gather_steps",
     "temporal_smoothness",
     "sparsity",
     "pairs",
@@ -37,6 +38,11 @@ def masked_topk(values, mask, k):
     index = values.masked_fill(~mask, float("-inf")).topk(k, dim=1).indices
     valid = mask.gather(1, index).to(values.dtype)
     return index, valid / valid.sum(dim=1, keepdim=True).clamp_min(1.0)
+
+
+def gather_steps(features, index):
+    """The steps ``index`` (b x k) of ``features`` (b x t x d): b x k x d."""
+    return features.gather(1, index[..., None].expand(-1, -1, features.shape[-1]))
 
 
 def temporal_smoothness(scores, mask):

@@ -11,7 +11,7 @@ from torch import nn
 
 from ._base import BaseVideoMILNet
 from ._data import VideoDataset
-from ._functional import abnormal_regularizer, masked_topk, pairs
+from ._functional import abnormal_regularizer, gather_steps, masked_topk, pairs
 
 __all__ = ["NGMILModule", "NGMILLoss", "NGMILDetector", "prototype_similarity"]
 
@@ -216,8 +216,7 @@ class NGMILLoss(nn.Module):
         m, s = mask[abnormal], select[abnormal]
         top, top_w = masked_topk(s, m, self.k)
         bottom, bottom_w = masked_topk(-s, m, self.k)
-        gather = lambda idx: f.gather(1, idx[..., None].expand(-1, -1, f.shape[-1]))  # noqa: E731
-        pseudo_abnormal, pseudo_normal = gather(top), gather(bottom)  # b x k x p
+        pseudo_abnormal, pseudo_normal = gather_steps(f, top), gather_steps(f, bottom)  # b x k x p
         protos = output["prototypes"]
         d_normal = _squared_distances(pseudo_normal, protos)  # b x k x M
         anchor_dist, anchor = d_normal.min(dim=-1)  # b x k

@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ._base import BaseVideoMILNet
-from ._functional import abnormal_regularizer, masked_topk, pairs
+from ._functional import abnormal_regularizer, gather_steps, masked_topk, pairs
 
 __all__ = [
     "MaskedBatchNorm1d",
@@ -201,8 +201,7 @@ class RTFMLoss(nn.Module):
         index, weight = self.select(output["magnitudes"], mask)  # b x k
         top_score = (scores.gather(1, index) * weight).sum(dim=1)  # b
         loss = F.binary_cross_entropy(top_score, y.to(top_score.dtype))
-        picked = features.gather(1, index[..., None].expand(-1, -1, features.shape[-1]))
-        top_norm = (picked * weight[..., None]).sum(dim=1).norm(dim=1)  # b
+        top_norm = (gather_steps(features, index) * weight[..., None]).sum(dim=1).norm(dim=1)
         a, n = pairs(top_norm[y > 0.5], top_norm[y < 0.5])
         if a.numel():
             if self.magnitude_loss == "squared":
