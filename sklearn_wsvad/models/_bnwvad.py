@@ -290,6 +290,10 @@ class BNWVADDetector(BaseVideoMILNet):
     after the forward pass, union selection with truncated per-video normal
     selection, gradient clipping at 1.0.
 
+    Multi-crop videos ``(n_clips, n_crops, n_features)`` given to the model
+    directly train as one bag per crop, and a clip's score is the mean over
+    its crops (the paper's 10-crop / 5-crop aggregation).
+
     Canonical pipeline (training videos resampled to 200 snippets)::
 
         make_pipeline(FeatureNormClusterUndersampler(), SnippetReformer(n_snippets=200),
@@ -361,6 +365,8 @@ class BNWVADDetector(BaseVideoMILNet):
     >>> pipe.decision_function(data.videos).shape
     (40,)
     """
+
+    _accepts_crops = True
 
     _parameter_constraints = {
         **BaseVideoMILNet._parameter_constraints,

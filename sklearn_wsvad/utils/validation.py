@@ -133,7 +133,7 @@ def check_videos(
             crop_hint = (
                 " Multi-crop features (n_clips, n_crops, n_features) go through the "
                 "loaders' crops= option or to a model that accepts crops "
-                "(RTFMDetector), not directly to this step."
+                "(RTFMDetector, BNWVADDetector), not directly to this step."
                 if video.ndim == 3
                 else ""
             )

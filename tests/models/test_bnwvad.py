@@ -151,6 +151,14 @@ def test_gradient_clipping_bounds_the_update(small_data):
     assert change(1e-6) < 1e-5 < 1e-2 < change(None)
 
 
+def test_multi_crop_videos_average_scores_over_crops(small_data):
+    crops = [np.stack([v, 0.9 * v], axis=1) for v in small_data.videos]  # 2 crops
+    est = BNWVADDetector(**FAST).fit(crops, small_data.target)
+    scores = est.score_clips(crops[:2])
+    per_crop = est.score_clips([c[:, j] for c in crops[:2] for j in range(2)])
+    np.testing.assert_allclose(scores[1], (per_crop[2] + per_crop[3]) / 2)
+
+
 @pytest.mark.parametrize("params, match", [
     ({"selection": "both"}, "selection"),
     ({"selection_criterion": "norm"}, "selection_criterion"),
