@@ -7,24 +7,7 @@ import pytest
 import torch
 from sklearn.base import clone
 
-from sklearn_wsvad.models import (
-    BNWVADDetector,
-    MagnitudeMILDetector,
-    MILRankingDetector,
-    NGMILDetector,
-    RTFMDetector,
-)
-
-MODELS = [
-    MagnitudeMILDetector(max_epochs=3, hidden_sizes=(16, 8), batch_size=8, random_state=0),
-    MILRankingDetector(max_epochs=3, hidden_sizes=(16, 8), batch_size=8, random_state=0),
-    RTFMDetector(max_epochs=3, n_channels=8, hidden_sizes=(16, 8), batch_size=8,
-                 random_state=0),
-    NGMILDetector(max_epochs=3, n_prototypes=4, prototype_dim=8, encoder_channels=(16,),
-                  hidden_sizes=(16, 8), batch_size=8, random_state=0),
-    BNWVADDetector(max_epochs=3, dim=16, dim_head=4, head_channels=(8, 4), batch_size=8,
-                   random_state=0),
-]
+from ..test_common import MODELS
 
 
 @pytest.fixture(params=MODELS, ids=lambda m: type(m).__name__)
