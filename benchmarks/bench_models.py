@@ -6,12 +6,14 @@ default). Per model it prints
     pipeline's input; the reformer runs once, outside the timing),
   * inference throughput of ``score_clips`` on every clip of every video,
 and both as ratios to the core paper's MagnitudeMILDetector measured in the
-same run.
+same run. The cross-batch clustering model is also timed without its
+clustering branch (backbone only), to show what the batch K-means costs.
 
     python benchmarks/bench_models.py [--n-videos 300] [--n-features 2048] [--epochs 3]
 """
 
 import argparse
+import functools
 import time
 
 import torch
@@ -20,6 +22,7 @@ from sklearn_wsvad import SnippetReformer
 from sklearn_wsvad.datasets import make_wsvad_videos
 from sklearn_wsvad.models import (
     BNWVADDetector,
+    CrossBatchClusteringDetector,
     MagnitudeMILDetector,
     MILRankingDetector,
     NGMILDetector,
@@ -32,6 +35,11 @@ MODELS = {
     "RTFMDetector": RTFMDetector,
     "NGMILDetector": NGMILDetector,
     "BNWVADDetector": BNWVADDetector,
+    "CrossBatchClustering": CrossBatchClusteringDetector,
+    # the same GCN without batch clustering, cross-batch memory and guidance:
+    # the difference is the cost of the clustering branch
+    "  backbone only": functools.partial(CrossBatchClusteringDetector, lambda_1=0.0,
+                                         cross_batch=False, guidance=False),
 }
 
 

@@ -20,6 +20,7 @@ from sklearn.utils.estimator_checks import (
 
 from sklearn_wsvad.models import (
     BNWVADDetector,
+    CrossBatchClusteringDetector,
     MagnitudeMILDetector,
     MILRankingDetector,
     NGMILDetector,
@@ -49,6 +50,8 @@ MODELS = [
                   hidden_sizes=(8, 4), batch_size=8, random_state=0),
     BNWVADDetector(max_epochs=2, dim=8, dim_head=4, head_channels=(4, 2), batch_size=8,
                    random_state=0),
+    CrossBatchClusteringDetector(max_epochs=2, fc_size=8, gcn_sizes=(8, 4), batch_size=8,
+                                 random_state=0),
 ]
 ALL = TRANSFORMERS + MODELS
 

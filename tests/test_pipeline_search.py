@@ -19,6 +19,7 @@ from sklearn_wsvad import (
 )
 from sklearn_wsvad.models import (
     BNWVADDetector,
+    CrossBatchClusteringDetector,
     MagnitudeMILDetector,
     MILRankingDetector,
     NGMILDetector,
@@ -152,6 +153,9 @@ def test_parallel_search_matches_sequential(small_data):
     (BNWVADDetector(max_epochs=2, dim=16, dim_head=4, head_channels=(8, 4), batch_size=8,
                     random_state=0),
      {"model__rho_s": [0.1, 0.2], "model__rho_b": [0.2]}),
+    (CrossBatchClusteringDetector(max_epochs=2, fc_size=16, gcn_sizes=(8, 4), batch_size=8,
+                                  random_state=0),
+     {"model__alpha": [1.0, 1.3], "model__lambda_1": [0.1]}),
 ], ids=lambda p: type(p).__name__ if hasattr(p, "fit") else "")
 def test_each_model_in_the_refinement_search(model, grid, small_data):
     pipe = _pipe()

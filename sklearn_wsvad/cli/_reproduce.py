@@ -77,6 +77,13 @@ def _bnwvad(*, max_epochs, device, random_state):
                           random_state=random_state)
 
 
+def _crossbatch(*, max_epochs, device, random_state):
+    from ..models import CrossBatchClusteringDetector
+
+    return CrossBatchClusteringDetector(max_epochs=max_epochs, device=device,
+                                        random_state=random_state)
+
+
 #: Models selectable with ``--model``.
 MODELS = {
     "magnitude": ModelSpec(_magnitude),
@@ -84,6 +91,7 @@ MODELS = {
     "rtfm": ModelSpec(_rtfm),
     "ngmil": ModelSpec(_ngmil),
     "bnwvad": ModelSpec(_bnwvad, n_snippets=200),
+    "crossbatch": ModelSpec(_crossbatch),
 }
 
 

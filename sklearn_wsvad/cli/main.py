@@ -28,8 +28,9 @@ def _parser():
                     "--data-home, on a benchmark's released features.")
     rep.add_argument("--model", default="magnitude", choices=sorted(MODELS),
                      help="MIL classifier trained on every configuration: magnitude (the "
-                          "paper's), sultani (MIL ranking), rtfm, ngmil or bnwvad (200 snippets, "
-                          "a 128-wide enhancer) (default: magnitude)")
+                          "paper's), sultani (MIL ranking), rtfm, ngmil, bnwvad (200 snippets, "
+                          "a 128-wide enhancer) or crossbatch (cross-batch clustering "
+                          "guidance) (default: magnitude)")
     rep.add_argument("--dataset", default="synthetic", choices=sorted(DATASETS),
                      help="synthetic data (default) or a benchmark's released features, "
                           "read from --data-home")

@@ -8,6 +8,15 @@ from ._bnwvad import (
     divergence_from_mean,
     sample_batch_selection,
 )
+from ._crossbatch import (
+    CrossBatchClusteringDetector,
+    CrossBatchClusteringLoss,
+    CrossBatchGCNModule,
+    GraphConvolution,
+    batch_kmeans,
+    orient_pseudo_labels,
+    video_adjacency,
+)
 from ._data import BalancedBatchSampler, BalancedVideoLoader, VideoDataset, pad_collate
 from ._magnitude import MagnitudeMILDetector, MagnitudeMILLoss, MagnitudeMILModule
 from ._ngmil import NGMILDetector, NGMILLoss, NGMILModule, prototype_similarity
@@ -36,6 +45,13 @@ __all__ = [
     "BNWVADLoss",
     "divergence_from_mean",
     "sample_batch_selection",
+    "CrossBatchClusteringDetector",
+    "CrossBatchGCNModule",
+    "CrossBatchClusteringLoss",
+    "GraphConvolution",
+    "video_adjacency",
+    "batch_kmeans",
+    "orient_pseudo_labels",
     "NGMILModule",
     "NGMILLoss",
     "prototype_similarity",

@@ -25,18 +25,30 @@ def masked_max(values, mask):
 def masked_topk(values, mask, k):
     """Indices of the ``k`` largest real entries of each row of ``values`` (b x t).
 
+    Parameters
+    ----------
+    values : tensor (b, t)
+    mask : bool tensor (b, t)
+    k : int or long tensor (b,)
+        One ``k`` for every row, or one per row.
+
     Returns
     -------
     index : long tensor (b, k')
-        ``k' = min(k, t)``.
+        ``k' = min(max(k), t)``.
     weight : float tensor (b, k')
-        ``1 / n_selected`` on selected real slots, 0 where a video has fewer
-        than ``k`` real clips and the slot is padding; so
-        ``(gathered * weight).sum(1)`` is the mean over the real top-k.
+        ``1 / n_selected`` on the selected slots of a row, 0 on slots beyond
+        the row's own ``k`` and on padding (a video with fewer than ``k``
+        real clips); so ``(gathered * weight).sum(1)`` is the mean over the
+        real top-k.
     """
-    k = min(int(k), values.shape[1])
-    index = values.masked_fill(~mask, float("-inf")).topk(k, dim=1).indices
-    valid = mask.gather(1, index).to(values.dtype)
+    per_row = torch.is_tensor(k)
+    k_max = min(int(k.max()) if per_row else int(k), values.shape[1])
+    index = values.masked_fill(~mask, float("-inf")).topk(k_max, dim=1).indices
+    valid = mask.gather(1, index)
+    if per_row:
+        valid = valid & (torch.arange(k_max, device=values.device) < k[:, None])
+    valid = valid.to(values.dtype)
     return index, valid / valid.sum(dim=1, keepdim=True).clamp_min(1.0)
 
 

@@ -20,7 +20,7 @@ def test_reproduce_prints_tables_and_writes_figures(tmp_path):
         assert (tmp_path / fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("model", ["sultani", "rtfm", "ngmil", "bnwvad"])
+@pytest.mark.parametrize("model", ["sultani", "rtfm", "ngmil", "bnwvad", "crossbatch"])
 def test_reproduce_with_another_mil_classifier(model, tmp_path):
     out = io.StringIO()
     main(["reproduce", "--model", model, "--seeds", "1", "--n-videos", "40", "--n-features",

@@ -34,6 +34,15 @@ def test_masked_topk_weights_average_the_real_top_k():
     assert index.shape == (2, 4)
 
 
+def test_masked_topk_with_one_k_per_video():
+    index, weight = masked_topk(VALUES, MASK, k=torch.tensor([2, 3]))
+    assert index.shape == (2, 3)
+    mean = (VALUES.gather(1, index) * weight).sum(dim=1)
+    # video 0: top 2 of 4; video 1: k = 3 but only 2 real clips
+    np.testing.assert_allclose(mean, [(0.9 + 0.5) / 2, (0.7 + 0.2) / 2], rtol=1e-6)
+    np.testing.assert_allclose(weight[0], [0.5, 0.5, 0.0])
+
+
 def test_smoothness_and_sparsity_per_video():
     np.testing.assert_allclose(temporal_smoothness(VALUES, MASK),
                                [0.8**2 + 0.6**2 + 0.2**2, 0.5**2], rtol=1e-6)
