@@ -290,7 +290,12 @@ class CrossBatchClusteringLoss(nn.Module):
         return labels, centers, counts
 
     def clustering_loss(self, normal, abnormal):
-        """``L_bc`` from the two groups' clusterings (either may be None)."""
+        """``L_bc`` from the two groups' clusterings (either may be None).
+
+        ``min(d, mu)`` for the normal group plus ``1 / (d + 1e-6)`` for the
+        abnormal group; a group that is missing, or whose clustering left a
+        cluster empty (e.g. two identical initial snippets), adds nothing.
+        """
         loss = 0.0
         for result, is_normal in ((normal, True), (abnormal, False)):
             if result is None or (result[2] == 0).any():
