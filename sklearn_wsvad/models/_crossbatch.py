@@ -282,7 +282,7 @@ class CrossBatchClusteringLoss(nn.Module):
         if points.shape[0] < 2:
             return None
         init = self.initial_centers[group] if self.cross_batch else None
-        if init is None or init.shape[1] != points.shape[1]:
+        if init is None:
             init = points.detach()[torch.randperm(points.shape[0], device=points.device)[:2]]
         labels, centers, counts = batch_kmeans(points, init.to(points.device), self.max_iter)
         if self.training and self.cross_batch:
@@ -339,7 +339,7 @@ class CrossBatchClusteringLoss(nn.Module):
                 continue
             points = torch.cat(stored)
             init = self.initial_centers[group]
-            if init is None or init.shape != stored[0].shape:
+            if init is None:
                 init = stored[0]
             _, centers, _ = batch_kmeans(points, init.to(points.device), self.max_iter)
             self.initial_centers[group] = centers.detach()
