@@ -21,7 +21,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
 from sklearn_wsvad import (
-    ClipStandardScaler,
     FeatureNormClusterUndersampler,
     SnippetReformer,
     frame_roc_auc_score,
@@ -56,7 +55,6 @@ for name, (model, inference) in models.items():
     pipe = make_pipeline(
         FeatureNormClusterUndersampler(n_clusters=10, n_top=3),
         SnippetReformer(n_snippets=32, inference=inference),
-        ClipStandardScaler(),
         model,
     )
     pipe.fit(X_train, y_train)

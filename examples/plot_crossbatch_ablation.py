@@ -19,7 +19,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
 from sklearn_wsvad import (
-    ClipStandardScaler,
     FeatureNormClusterUndersampler,
     SnippetReformer,
     frame_roc_auc_score,
@@ -41,7 +40,6 @@ X_train, X_test, y_train, y_test, _, frames_test = train_test_split(
 pipe = make_pipeline(
     FeatureNormClusterUndersampler(n_clusters=10, n_top=3),
     SnippetReformer(n_snippets=32),
-    ClipStandardScaler(),
     CrossBatchClusteringDetector(max_epochs=50),
 )
 rows = {

@@ -10,7 +10,6 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_pre
 from sklearn.pipeline import Pipeline
 
 from sklearn_wsvad import (
-    ClipStandardScaler,
     FeatureNormClusterUndersampler,
     SnippetReformer,
     frame_roc_auc_score,
@@ -31,7 +30,6 @@ def _pipe(**model):
     return Pipeline([
         ("undersample", FeatureNormClusterUndersampler()),
         ("snippets", SnippetReformer(n_snippets=16)),
-        ("scale", ClipStandardScaler()),
         ("model", MagnitudeMILDetector(**{"max_epochs": 3, "hidden_sizes": (16, 8),
                                           "batch_size": 8, "random_state": 0, **model})),
     ])

@@ -1,26 +1,26 @@
 """Rerun the core paper's experiments (Tables 1-2, Figures 1-2) on synthetic data."""
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from ..datasets import (
+    REGIMES,
     load_shanghaitech,
     load_ucf_crime,
     load_xd_violence,
-    make_wsvad_videos,
+    make_wsvad_regime,
 )
 from ..metrics import frame_equal_error_rate, frame_roc_auc_score, score_clips
 from ..refine import (
     ClipStandardScaler,
     FeatureNormClusterUndersampler,
     SnippetReformer,
+    clip_norms,
     majority_minority_counts,
 )
 
@@ -31,67 +31,48 @@ METRICS = ("AUC_O", "EER_O", "AUC_A", "EER_A")
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A model selectable with ``--model``.
+    """A model selectable with ``--model``, and its canonical pipeline.
 
-    ``build(max_epochs=, device=, random_state=)`` returns an unfitted
-    estimator; ``inference`` is the :class:`SnippetReformer` test protocol
-    the method was published with ("clips": score every clip; "snippets":
-    every clip gets its segment's score); ``n_snippets``, when set, replaces
-    ``--n-snippets`` for the training videos (BN-WVAD's 200).
+    ``estimator`` names a class of :mod:`sklearn_wsvad.models`;
+    ``inference`` is the :class:`SnippetReformer` test protocol the method
+    was published with ("clips": score every clip; "snippets": every clip
+    gets its segment's score); ``n_snippets`` the training snippets per
+    video (BN-WVAD: 200); ``reproduce_params`` what ``wsvad reproduce``
+    changes from the defaults to stay within minutes on a CPU.
     """
 
-    build: Callable
+    estimator: str
     inference: str = "clips"
-    n_snippets: int | None = None
+    n_snippets: int = 32
+    reproduce_params: tuple = ()
 
+    def build(self, **params):
+        """An unfitted estimator with ``params`` over its defaults."""
+        from .. import models
 
-def _magnitude(*, max_epochs, device, random_state):
-    from ..models import MagnitudeMILDetector
+        return getattr(models, self.estimator)(**params)
 
-    return MagnitudeMILDetector(max_epochs=max_epochs, device=device, random_state=random_state)
-
-
-def _sultani(*, max_epochs, device, random_state):
-    from ..models import MILRankingDetector
-
-    return MILRankingDetector(max_epochs=max_epochs, device=device, random_state=random_state)
-
-
-def _rtfm(*, max_epochs, device, random_state):
-    from ..models import RTFMDetector
-
-    return RTFMDetector(max_epochs=max_epochs, device=device, random_state=random_state)
-
-
-def _ngmil(*, max_epochs, device, random_state):
-    from ..models import NGMILDetector
-
-    return NGMILDetector(max_epochs=max_epochs, device=device, random_state=random_state)
-
-
-def _bnwvad(*, max_epochs, device, random_state):
-    from ..models import BNWVADDetector
-
-    # a 128-wide enhancer (the paper: 512) keeps a CPU run of Table 2 in minutes
-    return BNWVADDetector(dim=128, dim_head=32, max_epochs=max_epochs, device=device,
-                          random_state=random_state)
-
-
-def _crossbatch(*, max_epochs, device, random_state):
-    from ..models import CrossBatchClusteringDetector
-
-    return CrossBatchClusteringDetector(max_epochs=max_epochs, device=device,
-                                        random_state=random_state)
+    def pipeline(self, model, undersampler=None, n_snippets=None):
+        """``undersampler`` (default settings if None), the model's reformer
+        (``n_snippets`` if given), then ``model``."""
+        return Pipeline([
+            ("undersample", undersampler or FeatureNormClusterUndersampler()),
+            ("snippets", SnippetReformer(n_snippets=n_snippets or self.n_snippets,
+                                         inference=self.inference)),
+            ("model", model),
+        ])
 
 
 #: Models selectable with ``--model``.
 MODELS = {
-    "magnitude": ModelSpec(_magnitude),
-    "sultani": ModelSpec(_sultani, inference="snippets"),
-    "rtfm": ModelSpec(_rtfm),
-    "ngmil": ModelSpec(_ngmil),
-    "bnwvad": ModelSpec(_bnwvad, n_snippets=200),
-    "crossbatch": ModelSpec(_crossbatch),
+    "magnitude": ModelSpec("MagnitudeMILDetector"),
+    "sultani": ModelSpec("MILRankingDetector", inference="snippets"),
+    "rtfm": ModelSpec("RTFMDetector"),
+    "ngmil": ModelSpec("NGMILDetector"),
+    # a 128-wide enhancer (the paper: 512) keeps a CPU run of Table 2 in minutes
+    "bnwvad": ModelSpec("BNWVADDetector", n_snippets=200,
+                        reproduce_params=(("dim", 128), ("dim_head", 32))),
+    "crossbatch": ModelSpec("CrossBatchClusteringDetector"),
 }
 
 
@@ -117,15 +98,49 @@ def configurations(n_clusters, n_top):
     ]
 
 
-def _pipeline(model, inference, normal_keep, abnormal_keep, n_clusters, n_top, n_snippets):
-    return Pipeline([
-        ("undersample", FeatureNormClusterUndersampler(
+def core_experiment_pipelines(spec, n_clusters=10, n_top=3, n_snippets=None, **model_params):
+    """The five pipelines of Table 2, identical but for the clips kept in training.
+
+    Each is ``FeatureNormClusterUndersampler(scaler=ClipStandardScaler())``,
+    the model's :class:`SnippetReformer` and the model with
+    ``input_scaling=None``: the scaling is fitted on every training clip
+    before refinement (the same for all five), and the norms are clustered on
+    the unscaled features, as in the paper. A model's own input scaling, or a
+    scaler after the undersampler, would be fitted on the kept clips and
+    change with the configuration.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    n_clusters, n_top : int
+    n_snippets : int or None
+        Training snippets per video; None for the model's own.
+    **model_params
+        Passed to the model (e.g. ``max_epochs``, ``random_state``).
+
+    Returns
+    -------
+    pipelines : dict
+        Configuration name -> unfitted :class:`~sklearn.pipeline.Pipeline`.
+    """
+    pipelines = {}
+    for name, normal_keep, abnormal_keep in configurations(n_clusters, n_top):
+        undersampler = FeatureNormClusterUndersampler(
             n_clusters=n_clusters, n_top=n_top, normal_keep=normal_keep,
-            abnormal_keep=abnormal_keep)),
-        ("snippets", SnippetReformer(n_snippets=n_snippets, inference=inference)),
-        ("scale", ClipStandardScaler()),
-        ("model", model),
-    ])
+            abnormal_keep=abnormal_keep, scaler=ClipStandardScaler())
+        model = spec.build(**{**dict(spec.reproduce_params), **model_params,
+                              "input_scaling": None})
+        pipelines[name] = spec.pipeline(model, undersampler, n_snippets=n_snippets)
+    return pipelines
+
+
+def _frame_metrics(frame_labels, scores):
+    return {
+        "AUC_O": frame_roc_auc_score(frame_labels, scores),
+        "EER_O": frame_equal_error_rate(frame_labels, scores),
+        "AUC_A": frame_roc_auc_score(frame_labels, scores, abnormal_only=True),
+        "EER_A": frame_equal_error_rate(frame_labels, scores, abnormal_only=True),
+    }
 
 
 def reproduce(
@@ -137,81 +152,87 @@ def reproduce(
     test_size=0.4,
     n_clusters=10,
     n_top=3,
-    n_snippets=32,
+    n_snippets=None,
     max_epochs=30,
     device="cpu",
     dataset="synthetic",
+    regime="paper",
     data_home=None,
     crops="mean",
     progress=True,
 ):
     """Run Table 1 and Table 2 of the core paper on synthetic or real features.
 
-    With ``dataset="synthetic"``, for each seed a data set is generated and
-    split (stratified) into train and test videos. With a benchmark
-    (``"ucf-crime"``, ``"shanghaitech"``, ``"xd-violence"``), its released
-    train and test splits are read from ``data_home`` (see
+    With ``dataset="synthetic"``, for each seed the training and test videos
+    of ``regime`` are generated (:func:`~sklearn_wsvad.datasets.make_wsvad_regime`:
+    ``"paper"`` builds the paper's hypothesis in, the other regimes do not).
+    With a benchmark (``"ucf-crime"``, ``"shanghaitech"``, ``"xd-violence"``),
+    its released train and test splits are read from ``data_home`` (see
     :mod:`sklearn_wsvad.datasets`) and the seeds vary the model only. Table 1
     counts the training clips in the Top-n and remaining clusters (first
-    seed). Table 2 trains the same model on each data configuration and scores
-    every test clip (the refinement is training-only).
+    seed). Table 2 trains the same model on each data configuration
+    (:func:`core_experiment_pipelines`: only the kept training clips differ)
+    and scores every test clip; the raw feature norm of each clip is scored
+    alongside, as the reference a trained model must beat.
 
     Returns
     -------
     result : dict
         ``table1`` (counts), ``table2`` (name -> metric -> list over seeds),
-        ``curves`` (test frame labels and per-configuration clip scores of the
-        first seed, for the figures) and ``settings``.
+        ``reference`` (the same for the raw feature norm), ``curves`` (test
+        frame labels and per-configuration clip scores of the first seed, for
+        the figures) and ``settings``.
     """
     if model not in MODELS:
         raise ValueError(f"Unknown model {model!r}; choose one of {sorted(MODELS)}.")
     if dataset not in DATASETS:
         raise ValueError(f"Unknown dataset {dataset!r}; choose one of {sorted(DATASETS)}.")
+    if regime not in REGIMES:
+        raise ValueError(f"Unknown regime {regime!r}; choose one of {sorted(REGIMES)}.")
     if dataset != "synthetic":
         if data_home is None:
             raise ValueError(f"dataset={dataset!r} reads local files: pass data_home.")
         train, test = DATASETS[dataset](data_home, crops=crops)
-    configs = configurations(n_clusters, n_top)
-    table2 = {name: {m: [] for m in METRICS} for name, _, _ in configs}
+    spec = MODELS[model]
+    names = [name for name, _, _ in configurations(n_clusters, n_top)]
+    table2 = {name: {m: [] for m in METRICS} for name in names}
+    reference = {"Feature norm": {m: [] for m in METRICS}}
     table1, curves = None, None
-    runs = [(seed, c) for seed in range(n_seeds) for c in configs]
-    bar = tqdm(total=len(runs), desc="wsvad reproduce", disable=not progress, unit="fit")
+    bar = tqdm(total=n_seeds * len(names), desc="wsvad reproduce", disable=not progress,
+               unit="fit")
     for seed in range(n_seeds):
         if dataset == "synthetic":
-            data = make_wsvad_videos(n_videos=n_videos, n_features=n_features,
-                                     random_state=seed)
-            X_tr, X_te, y_tr, _, _, f_te = train_test_split(
-                data.videos, data.target, data.frame_labels, test_size=test_size,
-                stratify=data.target, random_state=seed)
-        else:
-            X_tr, y_tr, X_te, f_te = train.videos, train.target, test.videos, test.frame_labels
+            n_test = int(round(test_size * n_videos))
+            train, test = make_wsvad_regime(regime, n_train=n_videos - n_test, n_test=n_test,
+                                            n_features=n_features, random_state=seed)
+        X_tr, y_tr, X_te, f_te = train.videos, train.target, test.videos, test.frame_labels
         if table1 is None:
             sampler = FeatureNormClusterUndersampler(n_clusters=n_clusters, n_top=n_top)
             table1 = majority_minority_counts(sampler.fit(X_tr, y_tr), y_tr)
             curves = {"frame_labels": f_te, "scores": {}}
-        for name, normal_keep, abnormal_keep in configs:
+        norms = [clip_norms(v) for v in X_te]
+        for m, value in _frame_metrics(f_te, norms).items():
+            reference["Feature norm"][m].append(value)
+        pipelines = core_experiment_pipelines(
+            spec, n_clusters, n_top, n_snippets, max_epochs=max_epochs, device=device,
+            random_state=seed)
+        for name, pipe in pipelines.items():
             bar.set_postfix_str(f"seed {seed} {name}")
-            spec = MODELS[model]
-            estimator = spec.build(max_epochs=max_epochs, device=device, random_state=seed)
-            pipe = _pipeline(estimator, spec.inference, normal_keep, abnormal_keep,
-                             n_clusters, n_top, spec.n_snippets or n_snippets)
             pipe.fit(X_tr, y_tr)
             scores = score_clips(pipe, X_te)
-            row = table2[name]
-            row["AUC_O"].append(frame_roc_auc_score(f_te, scores))
-            row["EER_O"].append(frame_equal_error_rate(f_te, scores))
-            row["AUC_A"].append(frame_roc_auc_score(f_te, scores, abnormal_only=True))
-            row["EER_A"].append(frame_equal_error_rate(f_te, scores, abnormal_only=True))
-            logger.info("seed %d %s: %s", seed, name, {k: v[-1] for k, v in row.items()})
+            for m, value in _frame_metrics(f_te, scores).items():
+                table2[name][m].append(value)
+            logger.info("seed %d %s: %s", seed, name, {k: v[-1] for k, v in table2[name].items()})
             if seed == 0:
                 curves["scores"][name] = scores
             bar.update()
     bar.close()
-    settings = dict(model=model, dataset=dataset, n_seeds=n_seeds, n_videos=n_videos,
-                    n_features=n_features,
-                    n_clusters=n_clusters, n_top=n_top, n_snippets=n_snippets,
+    settings = dict(model=model, dataset=dataset, regime=regime, n_seeds=n_seeds,
+                    n_videos=n_videos, n_features=n_features, n_clusters=n_clusters,
+                    n_top=n_top, n_snippets=n_snippets or spec.n_snippets,
                     max_epochs=max_epochs)
-    return {"table1": table1, "table2": table2, "curves": curves, "settings": settings}
+    return {"table1": table1, "table2": table2, "reference": reference, "curves": curves,
+            "settings": settings}
 
 
 def format_table1(table1, n_clusters, n_top):
@@ -227,16 +248,19 @@ def format_table1(table1, n_clusters, n_top):
     return "\n".join(lines)
 
 
-def format_table2(table2, n_seeds):
-    header = "| Item       | " + " | ".join(f"{m:^15}" for m in METRICS) + " |"
-    lines = [
-        f"Table 2: frame-level AUC / EER, mean ± std over {n_seeds} seed(s)",
-        header,
-        "|" + "-" * 12 + ("|" + "-" * 17) * len(METRICS) + "|",
-    ]
-    for name, row in table2.items():
-        cells = [f"{np.mean(row[m]):.3f} ± {np.std(row[m]):.3f}" for m in METRICS]
-        lines.append(f"| {name:<10} | " + " | ".join(f"{c:^15}" for c in cells) + " |")
+def format_table2(table2, n_seeds, reference=None):
+    """Table 2 as text; ``reference`` rows (e.g. the feature norm) come last."""
+    header = "| Item         | " + " | ".join(f"{m:^15}" for m in METRICS) + " |"
+    rule = "|" + "-" * 14 + ("|" + "-" * 17) * len(METRICS) + "|"
+    lines = [f"Table 2: frame-level AUC / EER, mean ± std over {n_seeds} seed(s)", header, rule]
+
+    def row(name, values):
+        cells = [f"{np.mean(values[m]):.3f} ± {np.std(values[m]):.3f}" for m in METRICS]
+        return f"| {name:<12} | " + " | ".join(f"{c:^15}" for c in cells) + " |"
+
+    lines += [row(name, values) for name, values in table2.items()]
+    if reference:
+        lines += [rule] + [row(name, values) for name, values in reference.items()]
     return "\n".join(lines)
 
 

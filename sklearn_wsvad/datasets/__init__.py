@@ -9,10 +9,13 @@ from ._ground_truth import (
     ucf_crime_frame_labels,
     xd_violence_frame_labels,
 )
+from ._regimes import REGIMES, make_wsvad_regime
 from ._synthetic import make_wsvad_videos
 
 __all__ = [
     "make_wsvad_videos",
+    "make_wsvad_regime",
+    "REGIMES",
     "load_features",
     "FeatureVideos",
     "video_name",

@@ -48,6 +48,27 @@ def _segments(rng, n_clips, mean_length):
     return np.concatenate(([0], ends))
 
 
+def _frame_labels(rng, labels, frames_per_clip):
+    """Frame ground truth of a video with one anomalous run of clips ``labels``.
+
+    The video has a partial last clip of random length; the annotated run
+    starts and ends up to half a clip inside its first and last clips (at the
+    video's end when the run reaches the last clip).
+    """
+    n = labels.size
+    extra = int(rng.randint(0, frames_per_clip))
+    frames = np.zeros(n * frames_per_clip + extra, dtype=np.int8)
+    hits = np.flatnonzero(labels)
+    if hits.size:
+        half = max(frames_per_clip // 2, 1)
+        lo = hits[0] * frames_per_clip + int(rng.randint(0, half))
+        hi = (hits[-1] + 1) * frames_per_clip - int(rng.randint(0, half))
+        if hits[-1] == n - 1:
+            hi = frames.size
+        frames[lo:max(hi, lo + 1)] = 1
+    return frames
+
+
 @validate_params(
     {
         "n_videos": [Interval(numbers.Integral, 2, None, closed="left")],
@@ -198,17 +219,7 @@ def make_wsvad_videos(
         x = kernel[0] * padded[:-2] + kernel[1] * padded[1:-1] + kernel[2] * padded[2:]
         videos.append(np.maximum(x, 0.0).astype(dtype))
 
-        extra = int(rng.randint(0, frames_per_clip))
-        frames = np.zeros(n * frames_per_clip + extra, dtype=np.int8)
-        hits = np.flatnonzero(labels)
-        if hits.size:
-            half = max(frames_per_clip // 2, 1)
-            lo = hits[0] * frames_per_clip + int(rng.randint(0, half))
-            hi = (hits[-1] + 1) * frames_per_clip - int(rng.randint(0, half))
-            if hits[-1] == n - 1:
-                hi = frames.size
-            frames[lo:max(hi, lo + 1)] = 1
-        frame_labels.append(frames)
+        frame_labels.append(_frame_labels(rng, labels, frames_per_clip))
         clip_labels.append(labels)
         clip_kinds.append(clip_kind.astype(np.int8))
 

@@ -8,12 +8,13 @@ import torch
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from sklearn.utils.metaestimators import available_if
 from skorch import NeuralNet
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
+from ..refine._scalers import _pooled_mean_var
 from ..utils.validation import (
     check_both_classes,
     check_video_labels,
@@ -70,7 +71,10 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
     to the module and criterion by overriding :meth:`_module_params` and
     :meth:`_criterion_params`.
 
-    What this base provides: input validation before any training; a balanced
+    What this base provides: input validation before any training; input
+    standardisation with statistics of the training rows
+    (``input_scaling="standard"``, applied to every batch before the module,
+    padding kept at zero); a balanced
     normal/abnormal batch loader built from the fold's labels; reproducible
     training from ``random_state`` without touching global RNG state;
     ``device`` selection; and the prediction API: :meth:`score_clips`,
@@ -91,6 +95,7 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 2, None, closed="left")],
+        "input_scaling": [StrOptions({"standard"}), None],
     }
 
     def __init__(
@@ -112,6 +117,7 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         device="cpu",
         random_state=None,
         threshold=0.5,
+        input_scaling="standard",
         **kwargs,
     ):
         super().__init__(
@@ -133,6 +139,7 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         self.weight_decay = weight_decay
         self.random_state = random_state
         self.threshold = threshold
+        self.input_scaling = input_scaling
 
     # ---- hooks for subclasses ------------------------------------------------
     def _module_params(self):
@@ -227,10 +234,38 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         with _forked_torch_rng(self.training_seed_, self.device):
             # skorch's fit, minus its call to the validating partial_fit below
             if not self.warm_start or not self.initialized_:
+                self._fit_input_scaling(videos)
                 self.initialize()
                 self._on_initialized(videos, y)
             super().partial_fit(videos, y)
         return self
+
+    def _fit_input_scaling(self, videos):
+        """Per-feature mean and scale over every row (and crop) ``fit`` sees."""
+        if self.input_scaling is None:
+            self.input_mean_ = self.input_scale_ = None
+            return
+        mean, var, _ = _pooled_mean_var(v.reshape(-1, v.shape[-1]) for v in videos)
+        scale = np.sqrt(var)
+        scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
+        self.input_mean_, self.input_scale_ = mean, scale
+
+    def scale_batch(self, X):
+        """The padded batch ``X`` (dict of ``x``, ``mask``) as the module sees it.
+
+        With ``input_scaling="standard"`` every real row is standardised with
+        the statistics of the training rows; padded rows stay 0.
+        """
+        X = to_tensor(X, device=self.device)
+        if getattr(self, "input_mean_", None) is None:
+            return X
+        x, mask = X["x"], X["mask"]
+        mean = torch.as_tensor(self.input_mean_, dtype=x.dtype, device=x.device)
+        scale = torch.as_tensor(self.input_scale_, dtype=x.dtype, device=x.device)
+        return {**X, "x": (x - mean) / scale * mask[..., None].to(x.dtype)}
+
+    def infer(self, x, **fit_params):
+        return super().infer(self.scale_batch(x), **fit_params)
 
     def _on_initialized(self, videos, y):
         """Hook run once after the module is built, before training, with the

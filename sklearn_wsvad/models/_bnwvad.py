@@ -297,7 +297,7 @@ class BNWVADDetector(BaseVideoMILNet):
     Canonical pipeline (training videos resampled to 200 snippets)::
 
         make_pipeline(FeatureNormClusterUndersampler(), SnippetReformer(n_snippets=200),
-                      ClipStandardScaler(), BNWVADDetector())
+                      BNWVADDetector())
 
     Ablations: normal loss only, ``mpp_weights=(0, 0)``; MPP without the
     normal loss, ``lambda_normal=0``; sample-level selection only,
@@ -341,6 +341,13 @@ class BNWVADDetector(BaseVideoMILNet):
     threshold : float, default=0.5
         ``predict`` threshold on the max snippet score (an unbounded score:
         set it from validation data).
+    input_scaling : {"standard"} or None, default="standard"
+        ``"standard"``: every input row is standardised with the per-feature
+        mean and standard deviation of the rows ``fit`` trains on (fitted as
+        ``input_mean_`` and ``input_scale_``), so raw extractor features need
+        no scaler in the pipeline. None: rows are used as given (features
+        scaled beforehand, as in the core experiment). The user guide's section
+        "Raw features and input scaling" says why this is the default.
     verbose : int, default=0
     **kwargs
         Other skorch ``NeuralNet`` parameters.
@@ -348,6 +355,8 @@ class BNWVADDetector(BaseVideoMILNet):
     Attributes
     ----------
     module_ : BNWVADModule
+    input_mean_, input_scale_ : ndarray of shape (n_features,) or None
+        Statistics of ``input_scaling`` (None without it).
     n_features_in_ : int
     classes_ : ndarray of shape (2,)
     history_ : skorch History
@@ -355,11 +364,11 @@ class BNWVADDetector(BaseVideoMILNet):
     Examples
     --------
     >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn_wsvad import ClipStandardScaler, SnippetReformer
+    >>> from sklearn_wsvad import SnippetReformer
     >>> from sklearn_wsvad.datasets import make_wsvad_videos
     >>> from sklearn_wsvad.models import BNWVADDetector
     >>> data = make_wsvad_videos(n_videos=40, n_features=16, random_state=0)
-    >>> pipe = make_pipeline(SnippetReformer(n_snippets=200), ClipStandardScaler(),
+    >>> pipe = make_pipeline(SnippetReformer(n_snippets=200),
     ...                      BNWVADDetector(dim=32, dim_head=8, max_epochs=2, random_state=0))
     >>> pipe = pipe.fit(data.videos, data.target)
     >>> pipe.decision_function(data.videos).shape
@@ -409,6 +418,7 @@ class BNWVADDetector(BaseVideoMILNet):
         device="cpu",
         random_state=None,
         threshold=0.5,
+        input_scaling="standard",
         verbose=0,
         **kwargs,
     ):
@@ -423,6 +433,7 @@ class BNWVADDetector(BaseVideoMILNet):
             device=device,
             random_state=random_state,
             threshold=threshold,
+            input_scaling=input_scaling,
             verbose=verbose,
             **kwargs,
         )

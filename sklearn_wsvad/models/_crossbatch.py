@@ -393,7 +393,7 @@ class CrossBatchClusteringDetector(BaseVideoMILNet):
     UCF-Crime, 100 for ShanghaiTech)::
 
         make_pipeline(FeatureNormClusterUndersampler(), SnippetReformer(n_snippets=32),
-                      ClipStandardScaler(), CrossBatchClusteringDetector())
+                      CrossBatchClusteringDetector())
 
     Ablations of the paper: Table 2, backbone only is
     ``lambda_1=0, cross_batch=False, guidance=False``, then ``+ L_bc``
@@ -438,6 +438,13 @@ class CrossBatchClusteringDetector(BaseVideoMILNet):
         Seeds initialisation, dropout, batch sampling and the random initial
         centres, without touching the global RNGs.
     threshold : float, default=0.5
+    input_scaling : {"standard"} or None, default="standard"
+        ``"standard"``: every input row is standardised with the per-feature
+        mean and standard deviation of the rows ``fit`` trains on (fitted as
+        ``input_mean_`` and ``input_scale_``), so raw extractor features need
+        no scaler in the pipeline. None: rows are used as given (features
+        scaled beforehand, as in the core experiment). The user guide's section
+        "Raw features and input scaling" says why this is the default.
     verbose : int, default=0
     **kwargs
         Other skorch ``NeuralNet`` parameters.
@@ -447,6 +454,8 @@ class CrossBatchClusteringDetector(BaseVideoMILNet):
     module_ : CrossBatchGCNModule
     criterion_ : CrossBatchClusteringLoss
         ``criterion_.initial_centers`` holds the cross-batch centres.
+    input_mean_, input_scale_ : ndarray of shape (n_features,) or None
+        Statistics of ``input_scaling`` (None without it).
     n_features_in_ : int
     classes_ : ndarray of shape (2,)
     history_ : skorch History
@@ -454,11 +463,11 @@ class CrossBatchClusteringDetector(BaseVideoMILNet):
     Examples
     --------
     >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn_wsvad import ClipStandardScaler, SnippetReformer
+    >>> from sklearn_wsvad import SnippetReformer
     >>> from sklearn_wsvad.datasets import make_wsvad_videos
     >>> from sklearn_wsvad.models import CrossBatchClusteringDetector
     >>> data = make_wsvad_videos(n_videos=40, n_features=16, random_state=0)
-    >>> pipe = make_pipeline(SnippetReformer(n_snippets=32), ClipStandardScaler(),
+    >>> pipe = make_pipeline(SnippetReformer(n_snippets=32),
     ...                      CrossBatchClusteringDetector(max_epochs=2, random_state=0))
     >>> pipe = pipe.fit(data.videos, data.target)
     >>> sorted(pipe[-1].criterion_.initial_centers)
@@ -510,6 +519,7 @@ class CrossBatchClusteringDetector(BaseVideoMILNet):
         device="cpu",
         random_state=None,
         threshold=0.5,
+        input_scaling="standard",
         verbose=0,
         **kwargs,
     ):
@@ -524,6 +534,7 @@ class CrossBatchClusteringDetector(BaseVideoMILNet):
             device=device,
             random_state=random_state,
             threshold=threshold,
+            input_scaling=input_scaling,
             verbose=verbose,
             **kwargs,
         )

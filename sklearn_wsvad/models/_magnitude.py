@@ -100,7 +100,7 @@ class MagnitudeMILDetector(BaseVideoMILNet):
     The canonical pipeline refines the training videos first::
 
         make_pipeline(FeatureNormClusterUndersampler(), SnippetReformer(),
-                      ClipStandardScaler(), MagnitudeMILDetector())
+                      MagnitudeMILDetector())
 
     Parameters
     ----------
@@ -124,6 +124,13 @@ class MagnitudeMILDetector(BaseVideoMILNet):
         ``fit``; the global RNGs are left as they were.
     threshold : float, default=0.5
         ``predict`` threshold on the video score.
+    input_scaling : {"standard"} or None, default="standard"
+        ``"standard"``: every input row is standardised with the per-feature
+        mean and standard deviation of the rows ``fit`` trains on (fitted as
+        ``input_mean_`` and ``input_scale_``), so raw extractor features need
+        no scaler in the pipeline. None: rows are used as given (features
+        scaled beforehand, as in the core experiment). The user guide's section
+        "Raw features and input scaling" says why this is the default.
     verbose : int, default=0
         1 prints skorch's epoch log.
     **kwargs
@@ -133,6 +140,8 @@ class MagnitudeMILDetector(BaseVideoMILNet):
     Attributes
     ----------
     module_ : MagnitudeMILModule
+    input_mean_, input_scale_ : ndarray of shape (n_features,) or None
+        Statistics of ``input_scaling`` (None without it).
     n_features_in_ : int
     classes_ : ndarray of shape (2,)
     history_ : skorch History
@@ -141,12 +150,12 @@ class MagnitudeMILDetector(BaseVideoMILNet):
     --------
     >>> from sklearn.pipeline import make_pipeline
     >>> from sklearn_wsvad import (
-    ...     ClipStandardScaler, FeatureNormClusterUndersampler, SnippetReformer)
+    ...     FeatureNormClusterUndersampler, SnippetReformer)
     >>> from sklearn_wsvad.datasets import make_wsvad_videos
     >>> from sklearn_wsvad.models import MagnitudeMILDetector
     >>> data = make_wsvad_videos(n_videos=40, n_features=16, random_state=0)
     >>> pipe = make_pipeline(
-    ...     FeatureNormClusterUndersampler(), SnippetReformer(), ClipStandardScaler(),
+    ...     FeatureNormClusterUndersampler(), SnippetReformer(),
     ...     MagnitudeMILDetector(max_epochs=3, random_state=0))
     >>> pipe = pipe.fit(data.videos, data.target)
     >>> pipe.decision_function(data.videos).shape
@@ -179,6 +188,7 @@ class MagnitudeMILDetector(BaseVideoMILNet):
         device="cpu",
         random_state=None,
         threshold=0.5,
+        input_scaling="standard",
         verbose=0,
         **kwargs,
     ):
@@ -193,6 +203,7 @@ class MagnitudeMILDetector(BaseVideoMILNet):
             device=device,
             random_state=random_state,
             threshold=threshold,
+            input_scaling=input_scaling,
             verbose=verbose,
             **kwargs,
         )

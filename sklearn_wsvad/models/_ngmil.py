@@ -244,7 +244,7 @@ class NGMILDetector(BaseVideoMILNet):
     Canonical pipeline (32 segments, as the paper)::
 
         make_pipeline(FeatureNormClusterUndersampler(), SnippetReformer(n_snippets=32),
-                      ClipStandardScaler(), NGMILDetector())
+                      NGMILDetector())
 
     Ablations of the paper: Table 5, ranking only is
     ``lambda_cluster=0, lambda_triplet=0`` (then ``+ triplet`` and ``+ clustering``);
@@ -284,6 +284,13 @@ class NGMILDetector(BaseVideoMILNet):
         Seeds initialisation (including the K-means of the prototypes),
         dropout and batch sampling, without touching the global RNGs.
     threshold : float, default=0.5
+    input_scaling : {"standard"} or None, default="standard"
+        ``"standard"``: every input row is standardised with the per-feature
+        mean and standard deviation of the rows ``fit`` trains on (fitted as
+        ``input_mean_`` and ``input_scale_``), so raw extractor features need
+        no scaler in the pipeline. None: rows are used as given (features
+        scaled beforehand, as in the core experiment). The user guide's section
+        "Raw features and input scaling" says why this is the default.
     verbose : int, default=0
     **kwargs
         Other skorch ``NeuralNet`` parameters.
@@ -292,6 +299,8 @@ class NGMILDetector(BaseVideoMILNet):
     ----------
     module_ : NGMILModule
         ``module_.prototypes`` holds the normality prototypes.
+    input_mean_, input_scale_ : ndarray of shape (n_features,) or None
+        Statistics of ``input_scaling`` (None without it).
     n_features_in_ : int
     classes_ : ndarray of shape (2,)
     history_ : skorch History
@@ -299,11 +308,11 @@ class NGMILDetector(BaseVideoMILNet):
     Examples
     --------
     >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn_wsvad import ClipStandardScaler, SnippetReformer
+    >>> from sklearn_wsvad import SnippetReformer
     >>> from sklearn_wsvad.datasets import make_wsvad_videos
     >>> from sklearn_wsvad.models import NGMILDetector
     >>> data = make_wsvad_videos(n_videos=40, n_features=16, random_state=0)
-    >>> pipe = make_pipeline(SnippetReformer(n_snippets=32), ClipStandardScaler(),
+    >>> pipe = make_pipeline(SnippetReformer(n_snippets=32),
     ...                      NGMILDetector(n_prototypes=8, max_epochs=2, random_state=0))
     >>> pipe = pipe.fit(data.videos, data.target)
     >>> pipe[-1].module_.prototypes.shape
@@ -353,6 +362,7 @@ class NGMILDetector(BaseVideoMILNet):
         device="cpu",
         random_state=None,
         threshold=0.5,
+        input_scaling="standard",
         verbose=0,
         **kwargs,
     ):
@@ -367,6 +377,7 @@ class NGMILDetector(BaseVideoMILNet):
             device=device,
             random_state=random_state,
             threshold=threshold,
+            input_scaling=input_scaling,
             verbose=verbose,
             **kwargs,
         )
@@ -421,7 +432,7 @@ class NGMILDetector(BaseVideoMILNet):
         rows = []
         self.module_.eval()
         for batch in self.get_iterator(VideoDataset(normal), training=False):
-            X = {k: v.to(self.device) for k, v in batch[0].items()}
+            X = self.scale_batch(batch[0])
             with torch.no_grad():
                 projected = self.module_.project(self.module_.encode(X["x"], X["mask"]))
             rows.append(projected[X["mask"]].cpu().numpy())

@@ -164,6 +164,13 @@ class MILRankingDetector(BaseVideoMILNet):
         without touching the global RNGs.
     threshold : float, default=0.5
         ``predict`` threshold on the video score (the max segment score).
+    input_scaling : {"standard"} or None, default="standard"
+        ``"standard"``: every input row is standardised with the per-feature
+        mean and standard deviation of the rows ``fit`` trains on (fitted as
+        ``input_mean_`` and ``input_scale_``), so raw extractor features need
+        no scaler in the pipeline. None: rows are used as given (features
+        scaled beforehand, as in the core experiment). The user guide's section
+        "Raw features and input scaling" says why this is the default.
     verbose : int, default=0
     **kwargs
         Other skorch ``NeuralNet`` parameters.
@@ -171,6 +178,8 @@ class MILRankingDetector(BaseVideoMILNet):
     Attributes
     ----------
     module_ : MILRankingModule
+    input_mean_, input_scale_ : ndarray of shape (n_features,) or None
+        Statistics of ``input_scaling`` (None without it).
     n_features_in_ : int
     classes_ : ndarray of shape (2,)
     history_ : skorch History
@@ -222,6 +231,7 @@ class MILRankingDetector(BaseVideoMILNet):
         device="cpu",
         random_state=None,
         threshold=0.5,
+        input_scaling="standard",
         verbose=0,
         **kwargs,
     ):
@@ -236,6 +246,7 @@ class MILRankingDetector(BaseVideoMILNet):
             device=device,
             random_state=random_state,
             threshold=threshold,
+            input_scaling=input_scaling,
             verbose=verbose,
             **kwargs,
         )

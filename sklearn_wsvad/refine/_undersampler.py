@@ -5,9 +5,11 @@ import numbers
 import ckmeans
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
+    HasMethods,
     Interval,
     InvalidParameterError,
     StrOptions,
@@ -146,6 +148,15 @@ class FeatureNormClusterUndersampler(BaseVideoTransformer):
     n_jobs : int, default=None
         Videos are processed in ``n_jobs`` chunks in parallel threads.
         ``None`` means 1; ``-1`` all processors.
+    scaler : per-clip video transformer or None, default=None
+        Feature scaling done by this step, e.g.
+        :class:`ClipStandardScaler`: fitted (a clone) on every clip of the
+        training videos *before* refinement, and applied to the clips that
+        leave this step (the kept clips in ``fit_transform``, every clip in
+        ``transform``). The norms are always clustered on the input
+        features. This keeps the scaling statistics identical whatever is
+        kept, as the core experiment requires (a scaler placed after this
+        step would be fitted on the kept clips only).
 
     Attributes
     ----------
@@ -161,6 +172,8 @@ class FeatureNormClusterUndersampler(BaseVideoTransformer):
     fallback_ : ndarray of bool of shape (n_videos,)
         Videos kept whole because their norms formed at most ``n_top``
         clusters (no minority exists).
+    scaler_ : transformer or None
+        The fitted clone of ``scaler``.
     n_features_in_ : int
 
     See Also
@@ -181,8 +194,8 @@ class FeatureNormClusterUndersampler(BaseVideoTransformer):
         Under-sampling is a training-time refinement: ``fit_transform`` (what a
         :class:`~sklearn.pipeline.Pipeline` calls while fitting) returns the
         kept clips, while ``transform`` (what it calls to predict or score)
-        returns every clip unchanged, so that every clip of a test video is
-        scored.
+        returns every clip (scaled by ``scaler_`` if one is set), so that every
+        clip of a test video is scored.
 
     Examples
     --------
@@ -207,6 +220,7 @@ class FeatureNormClusterUndersampler(BaseVideoTransformer):
         "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "n_jobs": [numbers.Integral, None],
+        "scaler": [HasMethods(["fit", "transform"]), None],
     }
 
     def __init__(
@@ -220,6 +234,7 @@ class FeatureNormClusterUndersampler(BaseVideoTransformer):
         n_init=10,
         random_state=None,
         n_jobs=None,
+        scaler=None,
     ):
         self.n_clusters = n_clusters
         self.n_top = n_top
@@ -229,6 +244,7 @@ class FeatureNormClusterUndersampler(BaseVideoTransformer):
         self.n_init = n_init
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.scaler = scaler
 
     def _validate_all_params(self):
         self._validate_params()
@@ -289,7 +305,11 @@ class FeatureNormClusterUndersampler(BaseVideoTransformer):
             _kept_indices(lab, sizes.size, self.n_top, keep)
             for lab, sizes, keep in zip(self.labels_, self.cluster_sizes_, keeps)
         ]
+        self.scaler_ = None if self.scaler is None else clone(self.scaler).fit(videos)
         return self
+
+    def _scale(self, videos):
+        return videos if self.scaler_ is None else self.scaler_.transform(videos)
 
     def fit_transform(self, X, y=None):
         """Fit, then return the kept clips of every video, in temporal order.
@@ -302,17 +322,19 @@ class FeatureNormClusterUndersampler(BaseVideoTransformer):
         Returns
         -------
         X_kept : list of ndarray of shape (n_kept_i, n_features)
-            New arrays; a video kept whole is returned as the input array
-            itself. For a lazy input (memory-mapped features) a lazy sequence
-            that selects the kept clips of a video when it is read.
+            New arrays; without a ``scaler``, a video kept whole is returned
+            as the input array itself. For a lazy input (memory-mapped
+            features) a lazy sequence that selects the kept clips of a video
+            when it is read.
         """
         self.fit(X, y)
         videos = self._check_videos(X, reset=False, ensure_all_finite=False)
         kept = self.kept_indices_
-        return map_videos(lambda i, v: v if kept[i].size == len(v) else v[kept[i]], videos)
+        return self._scale(
+            map_videos(lambda i, v: v if kept[i].size == len(v) else v[kept[i]], videos))
 
     def transform(self, X):
-        """Return every clip unchanged (inference).
+        """Return every clip, unchanged or scaled by ``scaler_`` (inference).
 
         Parameters
         ----------
@@ -321,11 +343,12 @@ class FeatureNormClusterUndersampler(BaseVideoTransformer):
         Returns
         -------
         X : list of ndarray
-            The input videos, not copied. Only shapes are checked here: the
-            values are read (and checked for NaN) by the step that consumes
-            them, so memory-mapped videos are not paged in twice.
+            Without a ``scaler``, the input videos, not copied. Only shapes
+            are checked here: the values are read (and checked for NaN) by the
+            step that consumes them, so memory-mapped videos are not paged in
+            twice.
         """
-        return self._check_videos(X, reset=False, ensure_all_finite=False)
+        return self._scale(self._check_videos(X, reset=False, ensure_all_finite=False))
 
 
 def majority_minority_counts(sampler, y):

@@ -59,3 +59,51 @@ def test_benchmark_without_data_home_or_files(tmp_path, capsys):
         main(["reproduce", "--dataset", "ucf-crime", "--data-home", str(tmp_path)],
              stdout=io.StringIO())
     assert "Nothing is downloaded" in capsys.readouterr().err
+
+
+def test_core_experiment_differs_only_in_the_kept_clips():
+    """Table 2's five pipelines share one feature scaling, fitted on every
+    training clip before refinement, and cluster the unscaled norms."""
+    import numpy as np
+
+    from sklearn_wsvad.cli._reproduce import MODELS, core_experiment_pipelines
+    from sklearn_wsvad.datasets import make_wsvad_regime
+    from sklearn_wsvad.refine import ClipStandardScaler, FeatureNormClusterUndersampler
+
+    train, _ = make_wsvad_regime("lower_norm", n_train=16, n_test=4, n_features=8,
+                                 min_clips=20, max_clips=40, random_state=0)
+    pipes = core_experiment_pipelines(MODELS["magnitude"], max_epochs=1, random_state=0)
+    assert list(pipes) == ["Baseline", "Top3-Top3", "Bot7-Bot7", "Top3-Bot7", "Bot7-Top3"]
+    reference = {k: repr(v) for k, v in pipes["Baseline"].get_params(deep=True).items()}
+    for name, pipe in pipes.items():
+        params = {k: repr(v) for k, v in pipe.get_params(deep=True).items()}
+        assert params.keys() == reference.keys()
+        # skorch's default callback objects are fresh instances (repr shows an address)
+        differ = {k for k in params
+                  if params[k] != reference[k] and not k.startswith("model__callbacks__")}
+        assert differ <= {"undersample__normal_keep", "undersample__abnormal_keep",
+                          "undersample", "steps"}, (name, differ)
+    everything = ClipStandardScaler().fit(train.videos)
+    kept = {}
+    for name, pipe in pipes.items():
+        pipe.fit(train.videos, train.target)
+        scaler = pipe["undersample"].scaler_
+        np.testing.assert_array_equal(scaler.mean_, everything.mean_)
+        np.testing.assert_array_equal(scaler.scale_, everything.scale_)
+        assert pipe["model"].input_mean_ is None  # no statistics of the kept clips
+        kept[name] = pipe["undersample"].kept_indices_
+    raw = FeatureNormClusterUndersampler().fit(train.videos, train.target)
+    for a, b in zip(raw.kept_indices_, kept["Bot7-Bot7"]):
+        np.testing.assert_array_equal(a, b)
+    assert any(len(a) != len(b) for a, b in zip(kept["Top3-Top3"], kept["Bot7-Bot7"]))
+
+
+def test_reproduce_on_a_regime(tmp_path):
+    out = io.StringIO()
+    main(["reproduce", "--regime", "lower_norm", "--seeds", "1", "--n-videos", "20",
+          "--n-features", "8", "--max-epochs", "1", "--quiet", "--output-dir",
+          str(tmp_path)], stdout=out)
+    text = out.getvalue()
+    assert "regime=lower_norm" in text and "| Feature norm |" in text
+    norm_auc = float(text.split("| Feature norm |")[1].split("±")[0])
+    assert norm_auc < 0.5  # this regime's anomalies have the smaller norms

@@ -1,40 +1,42 @@
-"""With a fixed training budget, each MIL baseline beats the raw feature norm.
+"""Each model, with its default input handling, beats the raw feature norm on
+a regime whose anomalies have the *smaller* norms (where the norm ranks them
+lowest and a model that keys on the shared feature component inverts).
 
-The raw clip feature norm is the unsupervised score the refinement paper
-starts from; on the synthetic data it reaches a frame AUC of about 0.84. The
-margin is checked on the mean over five data seeds: single seeds vary (the
-numbers are in the closing note of the MIL-baselines issue).
+Small networks and few epochs keep this fast; the full-size defaults are
+measured by ``benchmarks/bench_regimes.py``.
 """
 
-import numpy as np
 import pytest
-from sklearn.pipeline import make_pipeline
 
-from sklearn_wsvad import (
-    ClipStandardScaler,
-    FeatureNormClusterUndersampler,
-    SnippetReformer,
-    frame_roc_auc_score,
-    score_clips,
-)
-from sklearn_wsvad.models import MILRankingDetector, RTFMDetector
+from sklearn_wsvad import frame_roc_auc_score, score_clips
+from sklearn_wsvad.cli._reproduce import MODELS
+from sklearn_wsvad.datasets import make_wsvad_regime
+from sklearn_wsvad.refine import clip_norms
 
-
-def _sultani(seed):
-    return [SnippetReformer(n_snippets=32, inference="snippets"), ClipStandardScaler(),
-            MILRankingDetector(max_epochs=30, random_state=seed)]
-
-
-def _rtfm(seed):
-    return [SnippetReformer(n_snippets=32), ClipStandardScaler(),
-            RTFMDetector(n_channels=64, max_epochs=20, random_state=seed)]
+SMALL = {
+    "magnitude": dict(hidden_sizes=(64, 32), max_epochs=60),
+    "sultani": dict(hidden_sizes=(64, 32), max_epochs=60),
+    "rtfm": dict(n_channels=32, hidden_sizes=(64, 32), max_epochs=60),
+    "ngmil": dict(encoder_channels=(64,), hidden_sizes=(64, 32), n_prototypes=8,
+                  prototype_dim=16, max_epochs=60),
+    "bnwvad": dict(dim=32, dim_head=8, max_epochs=20),
+    "crossbatch": dict(fc_size=64, gcn_sizes=(32, 16), max_epochs=60),
+}
 
 
-@pytest.mark.parametrize("steps", [_sultani, _rtfm], ids=["MILRanking", "RTFM"])
-def test_beats_the_raw_feature_norm_on_frame_auc(steps, synthetic_splits):
-    model, norm = [], []
-    for seed, (X_tr, X_te, y_tr, _, _, f_te) in synthetic_splits:
-        pipe = make_pipeline(FeatureNormClusterUndersampler(), *steps(seed)).fit(X_tr, y_tr)
-        model.append(frame_roc_auc_score(f_te, score_clips(pipe, X_te)))
-        norm.append(frame_roc_auc_score(f_te, [np.linalg.norm(v, axis=1) for v in X_te]))
-    assert np.mean(model) > np.mean(norm) + 0.03, (model, norm)
+@pytest.fixture(scope="module")
+def lower_norm():
+    return make_wsvad_regime("lower_norm", n_train=60, n_test=40, n_features=32,
+                             max_clips=160, random_state=0)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_beats_the_raw_feature_norm_where_anomalies_have_smaller_norms(name, lower_norm):
+    train, test = lower_norm
+    spec = MODELS[name]
+    pipe = spec.pipeline(spec.build(random_state=0, **SMALL[name]))
+    pipe.fit(train.videos, train.target)
+    auc = frame_roc_auc_score(test.frame_labels, score_clips(pipe, test.videos))
+    norm = frame_roc_auc_score(test.frame_labels, [clip_norms(v) for v in test.videos])
+    assert norm < 0.3
+    assert auc > 0.65, (auc, norm)

@@ -11,7 +11,6 @@ import pytest
 from sklearn.pipeline import make_pipeline
 
 from sklearn_wsvad import (
-    ClipStandardScaler,
     FeatureNormClusterUndersampler,
     SnippetReformer,
     frame_roc_auc_score,
@@ -25,7 +24,6 @@ BUDGET = dict(dim=32, dim_head=8, lr=1e-3, max_epochs=15)
 def _auc(split, seed, **params):
     X_tr, X_te, y_tr, _, _, f_te = split
     pipe = make_pipeline(FeatureNormClusterUndersampler(), SnippetReformer(n_snippets=64),
-                         ClipStandardScaler(),
                          BNWVADDetector(random_state=seed, **BUDGET, **params))
     return frame_roc_auc_score(f_te, score_clips(pipe.fit(X_tr, y_tr), X_te))
 

@@ -13,7 +13,6 @@ import numpy as np
 from sklearn.pipeline import make_pipeline
 
 from sklearn_wsvad import (
-    ClipStandardScaler,
     FeatureNormClusterUndersampler,
     SnippetReformer,
     frame_roc_auc_score,
@@ -27,7 +26,6 @@ BACKBONE = dict(lambda_1=0.0, cross_batch=False, guidance=False)
 def _auc(split, random_state, **params):
     X_tr, X_te, y_tr, _, _, f_te = split
     pipe = make_pipeline(FeatureNormClusterUndersampler(), SnippetReformer(n_snippets=32),
-                         ClipStandardScaler(),
                          CrossBatchClusteringDetector(max_epochs=50, random_state=random_state,
                                                       **params))
     return frame_roc_auc_score(f_te, score_clips(pipe.fit(X_tr, y_tr), X_te))

@@ -128,3 +128,37 @@ def test_partial_fit_continues_training_and_validates(model, small_data):
     fresh = clone(model).partial_fit(small_data.videos, small_data.target)
     np.testing.assert_array_equal(before, fresh.decision_function(small_data.videos))
 
+
+
+def test_input_scaling_uses_the_training_rows(model, small_data):
+    from sklearn.preprocessing import StandardScaler
+
+    est = clone(model).fit(small_data.videos, small_data.target)
+    ref = StandardScaler().fit(np.concatenate(small_data.videos).astype(np.float64))
+    np.testing.assert_allclose(est.input_mean_, ref.mean_, rtol=1e-10)
+    np.testing.assert_allclose(est.input_scale_, ref.scale_, rtol=1e-10)
+    # what the module sees: standardised real rows, zero padding
+    batch = est.scale_batch({"x": torch.ones(1, 2, 16), "mask": torch.tensor([[True, False]])})
+    expected = (1.0 - ref.mean_) / ref.scale_
+    np.testing.assert_allclose(batch["x"][0, 0].numpy(), expected, rtol=1e-5)
+    assert not batch["x"][0, 1].any()
+    raw = clone(model).set_params(input_scaling=None).fit(small_data.videos, small_data.target)
+    assert raw.input_mean_ is None and raw.input_scale_ is None
+
+
+def test_standardised_models_ignore_feature_offsets_and_units(model, small_data):
+    """With input_scaling="standard", a per-feature affine change of the
+    features (another extractor's offset and units) gives the same model."""
+    rng = np.random.default_rng(0)
+    shift = rng.uniform(5, 50, size=16)
+    unit = rng.uniform(0.1, 10, size=16)
+    moved = [(v * unit + shift).astype(np.float64) for v in small_data.videos]
+    videos = [v.astype(np.float64) for v in small_data.videos]
+    a = clone(model).fit(videos, small_data.target)
+    b = clone(model).fit(moved, small_data.target)
+    np.testing.assert_allclose(a.decision_function(videos), b.decision_function(moved),
+                               rtol=1e-3, atol=1e-4)
+    # without it the same change gives another model
+    c = clone(model).set_params(input_scaling=None).fit(moved, small_data.target)
+    assert not np.allclose(a.decision_function(videos), c.decision_function(moved),
+                           rtol=1e-3, atol=1e-4)

@@ -93,6 +93,7 @@ def test_prototypes_start_from_kmeans_of_normal_instances(small_data):
     rows = []
     with torch.no_grad():
         for (X, _) in est.get_iterator(VideoDataset(normal)):
+            X = est.scale_batch(X)  # the model's input scaling
             rows.append(est.module_.project(est.module_.encode(X["x"], X["mask"]))[X["mask"]])
     centers = KMeans(4, n_init=1, random_state=est.training_seed_).fit(
         torch.cat(rows).numpy()).cluster_centers_

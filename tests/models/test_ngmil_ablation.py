@@ -9,7 +9,6 @@ import numpy as np
 from sklearn.pipeline import make_pipeline
 
 from sklearn_wsvad import (
-    ClipStandardScaler,
     FeatureNormClusterUndersampler,
     SnippetReformer,
     frame_roc_auc_score,
@@ -22,7 +21,6 @@ def _mean_auc(splits, **params):
     aucs = []
     for seed, (X_tr, X_te, y_tr, _, _, f_te) in splits:
         pipe = make_pipeline(FeatureNormClusterUndersampler(), SnippetReformer(n_snippets=32),
-                             ClipStandardScaler(),
                              NGMILDetector(max_epochs=20, random_state=seed, **params))
         aucs.append(frame_roc_auc_score(f_te, score_clips(pipe.fit(X_tr, y_tr), X_te)))
     return np.mean(aucs), aucs

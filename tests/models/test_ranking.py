@@ -3,7 +3,7 @@ import pytest
 import torch
 from sklearn.pipeline import make_pipeline
 
-from sklearn_wsvad import ClipStandardScaler, SnippetReformer, score_clips
+from sklearn_wsvad import SnippetReformer, score_clips
 from sklearn_wsvad.models import MILRankingDetector, MILRankingLoss, MILRankingModule
 
 # 2 abnormal videos and 1 normal one; padded slots hold large values that
@@ -72,7 +72,6 @@ def test_l2_penalty_is_added_to_the_training_loss_only(small_data):
 
 def test_canonical_pipeline_maps_segment_scores_back_to_clips(small_data):
     pipe = make_pipeline(SnippetReformer(n_snippets=8, inference="snippets"),
-                         ClipStandardScaler(),
                          MILRankingDetector(max_epochs=2, hidden_sizes=(8, 4), random_state=0))
     pipe.fit(small_data.videos, small_data.target)
     scores = score_clips(pipe, small_data.videos)

@@ -52,7 +52,7 @@ def _expected(magnitude_loss):
 @pytest.mark.parametrize("magnitude_loss", ["hinge", "squared"])
 def test_loss_on_hand_computed_batch(magnitude_loss):
     loss = RTFMLoss(k=2, margin=4.0, lambda_mag=0.5, magnitude_loss=magnitude_loss,
-                    lambda_smooth=0.1, lambda_sparse=0.01)
+                    selection_dropout=0.0, lambda_smooth=0.1, lambda_sparse=0.01)
     assert loss(*_hand_batch()).item() == pytest.approx(_expected(magnitude_loss), rel=1e-6)
 
 

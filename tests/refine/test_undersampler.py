@@ -201,3 +201,32 @@ def test_synthetic_structure_majority_clusters_hold_most_clips():
     top = np.concatenate(s.labels_) < 3
     assert top[pattern == 0].mean() > 0.6
     assert top[pattern == 1].mean() < 0.5
+
+
+def test_scaler_is_fitted_before_refinement_and_norms_stay_raw(small_data):
+    from sklearn_wsvad.refine import ClipStandardScaler
+
+    X, y = small_data.videos, small_data.target
+    plain = FeatureNormClusterUndersampler()
+    kept = plain.fit_transform(X, y)
+    scaled = FeatureNormClusterUndersampler(scaler=ClipStandardScaler())
+    out = scaled.fit_transform(X, y)
+    # the same clips are kept (clustered on the raw norms) ...
+    for a, b in zip(plain.kept_indices_, scaled.kept_indices_):
+        np.testing.assert_array_equal(a, b)
+    # ... and scaled with statistics over every training clip, not the kept ones
+    everything = ClipStandardScaler().fit(X)
+    np.testing.assert_allclose(scaled.scaler_.mean_, everything.mean_)
+    np.testing.assert_allclose(scaled.scaler_.scale_, everything.scale_)
+    for k, o in zip(kept, out):
+        np.testing.assert_allclose(o, everything.transform([k])[0], rtol=1e-6)
+    # inference: every clip, scaled
+    for v, t in zip(X, scaled.transform(X)):
+        np.testing.assert_allclose(t, everything.transform([v])[0], rtol=1e-6)
+    assert scaled.scaler is not scaled.scaler_ and not hasattr(scaled.scaler, "mean_")
+
+
+def test_scaler_must_be_a_transformer(small_data):
+    with pytest.raises(InvalidParameterError, match="scaler"):
+        FeatureNormClusterUndersampler(scaler="standard").fit(small_data.videos,
+                                                              small_data.target)
