@@ -99,7 +99,8 @@ class _World:
             labels[start:start + run] = 1
 
         u = np.maximum(h @ self.weights + self.bias, 0.0)  # n x d
-        u /= np.linalg.norm(u, axis=1, keepdims=True)
+        # a clip whose every unit is off (possible for tiny n_features) stays at 0
+        u /= np.maximum(np.linalg.norm(u, axis=1, keepdims=True), np.finfo(float).tiny)
         x = u * (20.0 * np.exp(log_norm))[:, None]
         return x, labels, _frame_labels(rng, labels, frames_per_clip)
 

@@ -243,10 +243,11 @@ class RTFMDetector(BaseVideoMILNet):
     AUC on the library's evaluation regimes (``benchmarks/bench_regimes.py``,
     3 seeds, 50 epochs) was 0.797 on ``"paper"`` (below the raw feature
     norm's 0.835), 0.831 on ``"similar_norm"`` and 0.801 on ``"lower_norm"``,
-    against 0.950, 0.895 and 0.888 with the code's; and on raw 10-crop I3D
-    features, without input scaling, the paper's settings gave inverted
-    scores (frame AUC 0.08-0.16 over 3 seeds) where the official code gave
-    0.54-0.75. Remaining differences from the official code:
+    against 0.950, 0.895 and 0.888 with the code's; and on raw 10-crop
+    2048-D features (80 training, 40 test videos), before input scaling
+    existed, the paper's settings gave inverted scores (frame AUC 0.08-0.16
+    over 3 seeds) where the code's settings gave 0.72-0.78 (the official
+    code itself 0.54-0.75). Remaining differences from the official code:
     the magnitudes are taken before the scorer's dropout (the code takes
     them after a dropout of the temporal network's output), the smoothness
     and sparsity terms are per-video sums (see :class:`RTFMLoss`), PyTorch's

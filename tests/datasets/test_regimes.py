@@ -73,3 +73,10 @@ def test_bad_parameters():
         make_wsvad_regime("nope")
     with pytest.raises(ValueError, match="min_clips=9 must not exceed max_clips=8"):
         make_wsvad_regime("paper", min_clips=9, max_clips=8)
+
+
+def test_tiny_feature_dimension_stays_finite():
+    # with 2 features, a clip can have every ReLU unit off: it stays at 0, not NaN
+    train, test = make_wsvad_regime("lower_norm", n_train=40, n_test=10, n_features=2,
+                                    random_state=0)
+    assert all(np.isfinite(v).all() for v in train.videos + test.videos)
