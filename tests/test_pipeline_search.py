@@ -12,6 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn_wsvad import (
     FeatureNormClusterUndersampler,
     SnippetReformer,
+    frame_average_precision_score,
     frame_roc_auc_score,
     make_frame_scorer,
     score_clips,
@@ -120,11 +121,19 @@ def test_score_clips_maps_snippet_scores_back_to_clips(small_data):
 
 def test_all_frame_scorers_and_abnormal_only(small_data):
     pipe = _pipe().fit(small_data.videos, small_data.target)
-    for metric, sign in [("roc_auc", 1), ("average_precision", 1), ("eer", -1)]:
+    for metric, sign in [("roc_auc", 1), ("average_precision", 1),
+                         ("average_precision_trapezoid", 1), ("eer", -1)]:
         for abnormal_only in (False, True):
             value = make_frame_scorer(metric, abnormal_only=abnormal_only)(
                 pipe, small_data.videos, frame_labels=small_data.frame_labels)
             assert -1 <= value <= 1 and np.sign(value) in (0, sign)
+    scores = score_clips(pipe, small_data.videos)
+    for metric, method in [("average_precision", "step"),
+                           ("average_precision_trapezoid", "trapezoid")]:
+        value = make_frame_scorer(metric)(pipe, small_data.videos,
+                                          frame_labels=small_data.frame_labels)
+        assert value == frame_average_precision_score(small_data.frame_labels, scores,
+                                                      method=method)
     with pytest.raises(ValueError, match="needs frame_labels"):
         make_frame_scorer()(pipe, small_data.videos)
 

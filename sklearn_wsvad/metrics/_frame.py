@@ -1,7 +1,13 @@
 """Frame-level metrics of clip scores (micro-averaged over videos)."""
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+from sklearn.metrics import (
+    auc,
+    average_precision_score,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 
 from ..utils.validation import check_frame_labels
 
@@ -133,10 +139,23 @@ def frame_roc_auc_score(frame_labels, clip_scores, *, frames_per_clip=16, abnorm
 
 
 def frame_average_precision_score(
-    frame_labels, clip_scores, *, frames_per_clip=16, abnormal_only=False
+    frame_labels, clip_scores, *, frames_per_clip=16, abnormal_only=False, method="step"
 ):
-    """Frame-level average precision (scikit-learn's step-wise AP, not a trapezoid).
-    {params}
+    """Frame-level average precision, step-wise or as the published trapezoid.
+
+    ``method="step"`` is scikit-learn's
+    :func:`~sklearn.metrics.average_precision_score` (``sum_n (R_n - R_{n-1})
+    P_n``, no interpolation). ``method="trapezoid"`` is the area under the
+    precision-recall curve by the trapezoidal rule,
+    ``sklearn.metrics.auc(recall, precision)`` of
+    :func:`~sklearn.metrics.precision_recall_curve`: the form the published
+    XD-Violence numbers (and the official RTFM and BN-WVAD evaluation code)
+    report. The trapezoid interpolates precision linearly between operating
+    points, which is not how precision varies between them (Davis and
+    Goadrich, ICML 2006); it can be above or below the step-wise AP, so
+    compare a number only with numbers of the same method.
+    {params}    method : {"step", "trapezoid"}, default="step"
+
     Returns
     -------
     ap : float
@@ -147,8 +166,24 @@ def frame_average_precision_score(
     >>> frame_average_precision_score([[0, 1], [0, 0]], [[0.9, 0.8], [0.1, 0.2]],
     ...                               frames_per_clip=1)
     0.5
+
+    Operating points (recall, precision): (0.5, 1), (0.5, 0.5), (1, 2/3); the
+    step-wise AP is ``0.5 * 1 + 0.5 * 2/3``, the trapezoid
+    ``0.5 * 1 + 0.5 * (0.5 + 2/3) / 2``:
+
+    >>> labels, scores = [[1, 0, 1, 0]], [[0.9, 0.8, 0.7, 0.1]]
+    >>> round(frame_average_precision_score(labels, scores, frames_per_clip=1), 4)
+    0.8333
+    >>> round(frame_average_precision_score(labels, scores, frames_per_clip=1,
+    ...                                     method="trapezoid"), 4)
+    0.7917
     """
+    if method not in ("step", "trapezoid"):
+        raise ValueError(f"method must be 'step' or 'trapezoid'; got {method!r}.")
     y, s = _concat_frames(frame_labels, clip_scores, frames_per_clip, abnormal_only)
+    if method == "trapezoid":
+        precision, recall, _ = precision_recall_curve(y, s)
+        return float(auc(recall, precision))
     return float(average_precision_score(y, s))
 
 

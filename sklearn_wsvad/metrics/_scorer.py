@@ -1,5 +1,7 @@
 """Clip scores of a fitted estimator or Pipeline, and frame-level scorers."""
 
+import functools
+
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._frame import (
@@ -82,6 +84,9 @@ def score_clips(estimator, X):
 _METRICS = {
     "roc_auc": (frame_roc_auc_score, 1),
     "average_precision": (frame_average_precision_score, 1),
+    "average_precision_trapezoid": (
+        functools.partial(frame_average_precision_score, method="trapezoid"), 1
+    ),
     "eer": (frame_equal_error_rate, -1),
 }
 
@@ -138,9 +143,13 @@ def make_frame_scorer(metric="roc_auc", *, abnormal_only=False, frames_per_clip=
 
     Parameters
     ----------
-    metric : {"roc_auc", "average_precision", "eer"}, default="roc_auc"
-        ``"eer"`` is negated (``greater_is_better=False``), as scikit-learn's
-        ``neg_*`` scorers are.
+    metric : {"roc_auc", "average_precision", "average_precision_trapezoid", "eer"}, \
+default="roc_auc"
+        ``"average_precision"`` is the step-wise AP,
+        ``"average_precision_trapezoid"`` the trapezoidal area under the
+        precision-recall curve that published XD-Violence numbers report (see
+        :func:`frame_average_precision_score`). ``"eer"`` is negated
+        (``greater_is_better=False``), as scikit-learn's ``neg_*`` scorers are.
     abnormal_only : bool, default=False
         Score on abnormal videos only (AUC_A, EER_A).
     frames_per_clip : int, default=16

@@ -10,15 +10,29 @@ from ._base import BaseVideoTransformer
 __all__ = ["SnippetReformer", "snippet_bounds"]
 
 
-def snippet_bounds(n_clips, *, n_snippets=None, snippet_length=None):
+def snippet_bounds(n_clips, *, n_snippets=None, snippet_length=None, boundaries="round"):
     """Start index and clip count of each snippet of a video. No validation.
 
-    With ``n_snippets``, the boundaries are Sultani et al.'s
-    ``round(linspace(0, n_clips, n_snippets + 1))``. When the video has fewer
-    clips than snippets some ranges are empty; such a snippet is the single
-    clip at its start (clipped to the last clip), so there are always
-    ``n_snippets`` snippets. With ``snippet_length``, consecutive groups of
-    that many clips, the last one possibly shorter.
+    With ``n_snippets`` (``S``), the edges ``e_0 .. e_S`` follow ``boundaries``:
+
+    * ``"round"`` (this library's rule): ``round(linspace(0, n_clips, S + 1))``
+      with numpy's round-half-to-even; snippet ``j`` is clips
+      ``e_j .. e_{j+1} - 1``; every clip is in one snippet.
+    * ``"floor"`` (the official RTFM and BN-WVAD code, ``process_feat``):
+      ``linspace(0, n_clips, S + 1)`` truncated to integers; otherwise as
+      ``"round"``.
+    * ``"sultani"`` (Sultani et al.'s MATLAB feature script,
+      ``round(linspace(1, n_clips, 33))`` in 1-based indices, each segment
+      ending one clip before the next one starts): edges
+      ``floor(linspace(0, n_clips - 1, S + 1) + 0.5)`` (MATLAB rounds halves
+      away from zero), snippet ``j`` is clips ``e_j .. e_{j+1} - 1``, so the
+      last clip of the video is in no snippet.
+
+    When a range is empty (a video with fewer clips than snippets) the
+    snippet is the single clip at its start (clipped to the last clip), as
+    in all three codes, so there are always ``S`` snippets. With
+    ``snippet_length``, consecutive groups of that many clips, the last one
+    possibly shorter (``boundaries`` is not used).
 
     Returns
     -------
@@ -30,6 +44,10 @@ def snippet_bounds(n_clips, *, n_snippets=None, snippet_length=None):
     >>> from sklearn_wsvad.refine import snippet_bounds
     >>> snippet_bounds(10, n_snippets=4)
     (array([0, 2, 5, 8]), array([2, 3, 3, 2]))
+    >>> snippet_bounds(10, n_snippets=4, boundaries="floor")
+    (array([0, 2, 5, 7]), array([2, 3, 2, 3]))
+    >>> snippet_bounds(10, n_snippets=4, boundaries="sultani")
+    (array([0, 2, 5, 7]), array([2, 3, 2, 2]))
     >>> snippet_bounds(2, n_snippets=4)
     (array([0, 0, 1, 1]), array([1, 1, 1, 1]))
     >>> snippet_bounds(5, snippet_length=2)
@@ -39,21 +57,36 @@ def snippet_bounds(n_clips, *, n_snippets=None, snippet_length=None):
         starts = np.arange(0, n_clips, snippet_length)
         ends = np.minimum(starts + snippet_length, n_clips)
         return starts, ends - starts
-    edges = np.round(np.linspace(0, n_clips, n_snippets + 1)).astype(np.intp)
+    if boundaries == "sultani":
+        grid = np.linspace(0, n_clips - 1, n_snippets + 1)
+        edges = np.floor(grid + 0.5).astype(np.intp)
+    elif boundaries == "floor":
+        edges = np.linspace(0, n_clips, n_snippets + 1).astype(np.intp)
+    else:
+        edges = np.round(np.linspace(0, n_clips, n_snippets + 1)).astype(np.intp)
     starts = np.minimum(edges[:-1], n_clips - 1)
     counts = np.maximum(edges[1:] - edges[:-1], 1)
     return starts, counts
 
 
 def _pool_video(video, starts, counts):
-    """Mean of each snippet's clips. No validation.
+    """Mean of each snippet's clips, ``video[starts[j]:starts[j] + counts[j]]``.
 
-    ``np.add.reduceat`` sums ``video[starts[j]:starts[j+1]]`` and, where
-    ``starts`` does not increase, takes the single row ``video[starts[j]]``:
-    exactly the short-video rule of :func:`snippet_bounds`.
+    Equal consecutive groups (``snippet_length``) are pooled by one reshape;
+    otherwise one slice mean per snippet (a loop over snippets, never over
+    clips). No validation.
     """
-    sums = np.add.reduceat(video, starts, axis=0)
-    return sums / counts[:, None].astype(video.dtype)
+    n_out = len(starts)
+    length = int(counts[0])
+    regular = (counts[:-1] == length).all() and (starts == np.arange(n_out) * length).all()
+    if regular and len(video) - int(starts[-1]) == int(counts[-1]):
+        n_full = n_out if counts[-1] == length else n_out - 1
+        out = np.empty((n_out, video.shape[1]), dtype=video.dtype)
+        out[:n_full] = video[: n_full * length].reshape(n_full, length, -1).mean(axis=1)
+        if n_full < n_out:
+            out[n_full] = video[n_full * length:].mean(axis=0)
+        return out
+    return np.stack([video[s: s + c].mean(axis=0) for s, c in zip(starts, counts)])
 
 
 def _clip_to_snippet(n_clips, starts):
@@ -70,7 +103,7 @@ class SnippetReformer(BaseVideoTransformer):
     """Mean-pool each video's clips, in temporal order, into snippets.
 
     At training time (``fit_transform``) every video becomes ``n_snippets``
-    snippets (Sultani et al.'s linspace boundaries) or groups of
+    snippets (``linspace`` boundaries, see ``boundaries``) or groups of
     ``snippet_length`` clips; each snippet is the mean of its clips (the core
     paper, eq. 2). Placed after :class:`FeatureNormClusterUndersampler`, the
     snippets are made of the kept clips only, which are no longer contiguous
@@ -87,6 +120,14 @@ class SnippetReformer(BaseVideoTransformer):
     snippet_length : int or None, default=None
         Clips per snippet instead of a fixed count (the last snippet may be
         shorter). Set ``n_snippets=None`` to use it.
+    boundaries : {"round", "floor", "sultani"}, default="round"
+        Where the ``n_snippets`` snippets start and end
+        (:func:`snippet_bounds`): ``"round"``, this library's rule (every clip
+        in one snippet, edges rounded); ``"floor"``, the official RTFM and
+        BN-WVAD code (edges truncated); ``"sultani"``, Sultani et al.'s MATLAB
+        script (edges over clips ``0 .. n - 1``, the last clip left out of
+        training snippets; at inference it takes the last snippet's score).
+        Snippet sizes differ by at most one clip between the rules.
     inference : {"clips", "snippets"}, default="clips"
         What ``transform`` returns. ``"clips"``: every clip unchanged, so the
         model scores each clip (RTFM's test protocol). ``"snippets"``: the same
@@ -124,12 +165,15 @@ class SnippetReformer(BaseVideoTransformer):
     _parameter_constraints = {
         "n_snippets": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "snippet_length": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "boundaries": [StrOptions({"round", "floor", "sultani"})],
         "inference": [StrOptions({"clips", "snippets"})],
     }
 
-    def __init__(self, *, n_snippets=32, snippet_length=None, inference="clips"):
+    def __init__(self, *, n_snippets=32, snippet_length=None, boundaries="round",
+                 inference="clips"):
         self.n_snippets = n_snippets
         self.snippet_length = snippet_length
+        self.boundaries = boundaries
         self.inference = inference
 
     def _validate_all_params(self):
@@ -143,7 +187,8 @@ class SnippetReformer(BaseVideoTransformer):
 
     def _bounds(self, n_clips):
         return snippet_bounds(
-            n_clips, n_snippets=self.n_snippets, snippet_length=self.snippet_length
+            n_clips, n_snippets=self.n_snippets, snippet_length=self.snippet_length,
+            boundaries=self.boundaries,
         )
 
     def _pool(self, videos):

@@ -128,6 +128,11 @@ class FeatureNormClusterUndersampler(BaseVideoTransformer):
     n_clusters : int, default=10
         K of the per-video K-means. A video with fewer clips, or fewer
         distinct norms, than ``n_clusters`` gets one cluster per distinct norm.
+        Clusters are ranked by size, ties going to the smaller mean norm, so
+        in such a video (typically every cluster a single clip) "top" is the
+        ``n_top`` *lowest-norm* clips and "bottom" the rest, the highest-norm
+        ones: the majority / minority reading no longer holds there. A video
+        with at most ``n_top`` clusters is kept whole (``fallback_``).
     n_top : int, default=3
         Number of largest clusters that form the majority; must be smaller than
         ``n_clusters``.

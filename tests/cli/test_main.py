@@ -107,3 +107,24 @@ def test_reproduce_on_a_regime(tmp_path):
     assert "regime=lower_norm" in text and "| Feature norm |" in text
     norm_auc = float(text.split("| Feature norm |")[1].split("±")[0])
     assert norm_auc < 0.5  # this regime's anomalies have the smaller norms
+
+
+def test_xd_violence_table_reports_the_published_trapezoid_ap(benchmark_home, tmp_path):
+    from sklearn_wsvad.cli._reproduce import format_table2, reproduce
+    from sklearn_wsvad.datasets import load_xd_violence
+    from sklearn_wsvad.metrics import frame_average_precision_score
+    from sklearn_wsvad.refine import clip_norms
+
+    result = reproduce(model="magnitude", n_seeds=1, max_epochs=1, n_clusters=4, n_top=1,
+                       n_snippets=4, dataset="xd-violence", data_home=benchmark_home,
+                       progress=False)
+    _, test = load_xd_violence(benchmark_home)
+    norms = [clip_norms(v) for v in test.videos]
+    expected = frame_average_precision_score(test.frame_labels, norms, method="trapezoid")
+    assert result["reference"]["Feature norm"]["AP_O"] == [pytest.approx(expected, rel=1e-12)]
+    assert all("AP_O" in row for row in result["table2"].values())
+    assert "AP (trapezoid, as published)" in format_table2(result["table2"], 1)
+    # the other benchmarks keep the AUC / EER table
+    other = reproduce(model="magnitude", n_seeds=1, max_epochs=1, n_clusters=4, n_top=1,
+                      n_snippets=4, n_videos=20, n_features=4, progress=False)
+    assert "AP_O" not in other["reference"]["Feature norm"]

@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 from scipy.interpolate import interp1d
 from scipy.optimize import brentq
-from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+from sklearn.metrics import (
+    auc,
+    average_precision_score,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 
 from sklearn_wsvad.metrics import (
     equal_error_rate,
@@ -47,6 +53,31 @@ def test_frame_metrics_match_sklearn_on_concatenated_frames(rng):
         pytest.approx(roc_auc_score(ya, sa)))
     assert frame_equal_error_rate(labels, scores, frames_per_clip=4, abnormal_only=True) == (
         pytest.approx(equal_error_rate(ya, sa)))
+
+
+def test_trapezoid_ap_is_the_published_auc_of_recall_and_precision(rng):
+    labels, scores = _case(rng)
+    frames = expand_clip_scores(scores, [len(lab) for lab in labels], frames_per_clip=4)
+    y, s = np.concatenate(labels), np.concatenate(frames)
+    precision, recall, _ = precision_recall_curve(y, s)
+    trapezoid = frame_average_precision_score(labels, scores, frames_per_clip=4,
+                                              method="trapezoid")
+    assert trapezoid == pytest.approx(auc(recall, precision), rel=1e-12)
+    step = frame_average_precision_score(labels, scores, frames_per_clip=4, method="step")
+    assert step == pytest.approx(average_precision_score(y, s), rel=1e-12)
+    assert trapezoid != pytest.approx(step)
+
+
+def test_trapezoid_and_step_ap_by_hand():
+    # operating points (recall, precision): (0.5, 1), (0.5, 1/2), (1, 2/3)
+    labels, scores = [[1, 0, 1, 0]], [[0.9, 0.8, 0.7, 0.1]]
+    step = frame_average_precision_score(labels, scores, frames_per_clip=1)
+    trapezoid = frame_average_precision_score(labels, scores, frames_per_clip=1,
+                                              method="trapezoid")
+    assert step == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
+    assert trapezoid == pytest.approx(0.5 * 1 + 0.5 * (1 / 2 + 2 / 3) / 2)
+    with pytest.raises(ValueError, match="'step' or 'trapezoid'"):
+        frame_average_precision_score(labels, scores, frames_per_clip=1, method="interp")
 
 
 def test_eer_matches_brentq_reference(rng):

@@ -158,12 +158,14 @@ def test_pseudo_labels_follow_the_scores():
     assert orient_pseudo_labels(scores[1:], torch.zeros(1, 5), mask[1:]).tolist() == [[1] * 5]
 
 
-def _kmax_bce(videos, y):
+def _kmax_bce(videos, y, form="snippet_bce"):
     out = []
     for s, label in zip(videos, y):
         k = len(s) // 8 + 1
-        top = np.sort(s)[::-1][:k].mean()
-        out.append(-(label * np.log(top) + (1 - label) * np.log(1 - top)))
+        top = np.sort(s)[::-1][:k]
+        if form == "mean_score":
+            top = top.mean()
+        out.append(np.mean(-(label * np.log(top) + (1 - label) * np.log(1 - top))))
     return np.mean(out)
 
 
@@ -181,6 +183,32 @@ def test_kmax_loss_uses_floor_t_over_8_plus_1_per_video():
     loss = CrossBatchClusteringLoss().eval()  # evaluation: the plain k-max loss
     value = loss({"scores": scores}, y, mask).item()
     assert value == pytest.approx(_kmax_bce(videos, [0, 1, 1]), rel=1e-12)
+    mean_form = CrossBatchClusteringLoss(kmax_loss="mean_score").eval()
+    value = mean_form({"scores": scores}, y, mask).item()
+    assert value == pytest.approx(_kmax_bce(videos, [0, 1, 1], "mean_score"), rel=1e-12)
+
+
+@pytest.mark.parametrize("form, expected", [("snippet_bce", [-1 / (2 * 0.9), -1 / (2 * 0.1)]),
+                                            ("mean_score", [-1.0, -1.0])])
+def test_kmax_loss_gradients_of_eq_2_and_of_the_mean_form(form, expected):
+    # one abnormal video of 8 snippets: k = 2, top-k {0.9, 0.1}; eq. 2 gives
+    # d/ds of -(log s1 + log s2) / 2 = -1 / (2 s), the mean form
+    # d/ds of -log((s1 + s2) / 2) = -1 / (s1 + s2) = -1 for both
+    scores = torch.tensor([[0.9, 0.1, 0.05, 0.05, 0.02, 0.01, 0.01, 0.0]],
+                          dtype=torch.float64, requires_grad=True)
+    mask = torch.ones(1, 8, dtype=torch.bool)
+    loss = CrossBatchClusteringLoss(kmax_loss=form).eval()
+    loss({"scores": scores}, torch.ones(1, dtype=torch.float64), mask).backward()
+    grad = scores.grad[0].numpy()
+    np.testing.assert_allclose(grad[:2], expected, rtol=1e-12)
+    assert not grad[2:].any()
+    if form == "snippet_bce":
+        np.testing.assert_allclose(grad[:2], [-0.5556, -5.0], atol=1e-4)
+
+
+def test_kmax_loss_rejects_an_unknown_form():
+    with pytest.raises(ValueError, match="kmax_loss must be"):
+        CrossBatchClusteringLoss(kmax_loss="max")
 
 
 def test_guidance_expands_pseudo_abnormal_scores_of_abnormal_videos_only():

@@ -6,7 +6,7 @@ from sklearn_wsvad.refine import SnippetReformer, snippet_bounds
 
 
 def _loop_pool(video, n_snippets):
-    """Sultani-style reference: linspace boundaries, one clip where a range is empty."""
+    """The library's rule: rounded linspace edges, one clip where a range is empty."""
     edges = np.round(np.linspace(0, len(video), n_snippets + 1)).astype(int)
     out = []
     for a, b in zip(edges[:-1], edges[1:]):
@@ -20,6 +20,52 @@ def test_pooling_matches_reference_loop(n_clips, rng):
     out = SnippetReformer(n_snippets=32).fit_transform([video])[0]
     assert out.shape == (32, 3)
     np.testing.assert_allclose(out, _loop_pool(video, 32))
+
+
+def _rtfm_process_feat(feat, length):
+    """RTFM's and BN-WVAD's ``process_feat``, written out: truncated edges."""
+    r = np.linspace(0, len(feat), length + 1).astype(int)
+    out = np.zeros((length, feat.shape[1]))
+    for i in range(length):
+        out[i] = feat[r[i]:r[i + 1]].mean(0) if r[i] != r[i + 1] else feat[r[i]]
+    return out
+
+
+def _sultani_matlab(feat, n_segments=32):
+    """Sultani's MATLAB script in 1-based indices: shots = round(linspace(1, n, 33)),
+    segment i is ss = shots(i) .. ee = shots(i + 1) - 1, or clip ss when ee < ss."""
+    n = len(feat)
+    shots = np.linspace(1, n, n_segments + 1)
+    shots = np.where(shots % 1 == 0.5, np.ceil(shots), np.round(shots)).astype(int)
+    out = []
+    for i in range(n_segments):
+        ss, ee = shots[i], shots[i + 1] - 1
+        out.append(feat[ss - 1] if ee < ss else feat[ss - 1:ee].mean(0))  # 1-based ss..ee
+    return np.array(out)
+
+
+@pytest.mark.parametrize("n_clips", [1, 2, 5, 31, 32, 33, 65, 100, 257])
+def test_official_boundary_rules(n_clips, rng):
+    video = rng.normal(size=(n_clips, 3))
+    floor = SnippetReformer(n_snippets=32, boundaries="floor").fit_transform([video])[0]
+    np.testing.assert_allclose(floor, _rtfm_process_feat(video, 32))
+    sultani = SnippetReformer(n_snippets=32, boundaries="sultani").fit_transform([video])[0]
+    np.testing.assert_allclose(sultani, _sultani_matlab(video))
+
+
+def test_boundary_rules_by_hand():
+    # 10 clips, 4 snippets: round(0, 2.5, 5, 7.5, 10) = 0, 2, 5, 8, 10 (halves to even);
+    # floor: 0, 2, 5, 7, 10; Sultani: round(1, 3.25, 5.5, 7.75, 10) - 1 = 0, 2, 5, 7, 9
+    assert [c.tolist() for c in snippet_bounds(10, n_snippets=4)] == [[0, 2, 5, 8], [2, 3, 3, 2]]
+    floor = snippet_bounds(10, n_snippets=4, boundaries="floor")
+    assert [c.tolist() for c in floor] == [[0, 2, 5, 7], [2, 3, 2, 3]]
+    sultani = snippet_bounds(10, n_snippets=4, boundaries="sultani")
+    assert [c.tolist() for c in sultani] == [[0, 2, 5, 7], [2, 3, 2, 2]]  # clip 9 left out
+    reformer = SnippetReformer(n_snippets=4, boundaries="sultani", inference="snippets")
+    video = np.arange(10.0)[:, None]
+    assert reformer.fit_transform([video])[0].ravel().tolist() == [0.5, 3.0, 5.5, 7.5]
+    # at inference the left-out last clip takes the last snippet's score
+    assert reformer.transform_index([video])[0].tolist() == [0, 0, 1, 1, 1, 2, 2, 3, 3, 3]
 
 
 def test_snippet_length_groups(rng):

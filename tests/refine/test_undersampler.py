@@ -136,6 +136,18 @@ def test_short_video_and_empty_kept_set_rule():
     assert [c.size for c in s.cluster_sizes_] == [1, 4, 1]
 
 
+def test_short_video_top_is_the_lowest_norm_clips():
+    # 5 clips with 5 distinct norms and K = 10: five singleton clusters, ranked
+    # by the size tie-break (smaller mean norm first), so Top3 = the 3 lowest
+    norms = np.array([4.0, 1.0, 5.0, 2.0, 3.0])
+    video = norms[:, None] * np.array([[0.6, 0.8]])
+    for keep, expected in (("top", [1, 3, 4]), ("bottom", [0, 2])):
+        s = FeatureNormClusterUndersampler(n_clusters=10, n_top=3, normal_keep=keep)
+        s.fit([video], [0])
+        np.testing.assert_array_equal(s.kept_indices_[0], expected)
+        assert not s.fallback_[0]
+
+
 def test_y_needed_only_when_configurations_differ(small_data):
     FeatureNormClusterUndersampler().fit(small_data.videos)
     with pytest.raises(ValueError, match="so fit needs the video labels y"):
