@@ -31,34 +31,51 @@ def divergence_from_mean(features, running_mean, running_var):
 
 
 class LocalGlobalAttention(nn.Module):
-    """UR-DMU's attention: softmax(QK^T / sqrt(d)) V next to a fixed local
-    kernel ``exp(-|i - j| / e)`` applied to V, concatenated and projected back.
+    """The enhancer's attention (UR-DMU's, as BN-WVAD's code uses it).
 
-    Padded keys get no weight in either branch and their values are zeroed;
-    each row of the local kernel is normalised over the video's real steps.
+    Four projections ``q, k, v, t`` per head: ``softmax(q k^T / sqrt(d)) v``
+    next to a fixed temporal kernel ``K_ij = exp(-|i - j| / e)`` applied to
+    ``t``, concatenated and projected back to ``dim``. The official code
+    normalises the kernel as ``attn2 / attn2.sum(-1)``, which broadcasts the
+    row sums along the last axis: entry ``(i, j)`` is divided by the sum of
+    row ``j``, equal (the kernel being symmetric) to the sum of column ``j``,
+    so every *column* sums to one (``kernel_normalization="column"``);
+    ``"row"`` makes every output a weighted mean of ``t`` instead.
+
+    Padding: padded keys get no weight in either branch and their values are
+    zeroed; the kernel and its sums cover the video's real steps only, so a
+    real step's output never depends on padding.
     """
 
-    def __init__(self, dim, heads=4, dim_head=128, dropout=0.0):
+    def __init__(self, dim, heads=4, dim_head=128, dropout=0.0, kernel_normalization="column"):
         super().__init__()
+        if kernel_normalization not in ("column", "row"):
+            raise ValueError(
+                "kernel_normalization must be 'column' or 'row'; got "
+                f"{kernel_normalization!r}."
+            )
         self.heads, self.scale = heads, dim_head**-0.5
+        self.kernel_normalization = kernel_normalization
         inner = heads * dim_head
-        self.to_qkv = nn.Linear(dim, 3 * inner, bias=False)
+        self.to_qkvt = nn.Linear(dim, 4 * inner, bias=False)
         self.to_out = nn.Sequential(nn.Linear(2 * inner, dim), nn.Dropout(dropout))
 
     def forward(self, x, mask):
         b, t, _ = x.shape
-        q, k, v = (z.reshape(b, t, self.heads, -1).transpose(1, 2)
-                   for z in self.to_qkv(x).chunk(3, dim=-1))  # b x h x t x dh
+        q, k, v, u = (z.reshape(b, t, self.heads, -1).transpose(1, 2)
+                      for z in self.to_qkvt(x).chunk(4, dim=-1))  # b x h x t x dh
         keys = mask[:, None, None, :]  # b x 1 x 1 x t
-        v = v * mask[:, None, :, None]  # padded values can never mix in
+        real = mask[:, None, :, None].to(x.dtype)  # b x 1 x t x 1
+        v, u = v * real, u * real  # padded values can never mix in
         dots = (q @ k.transpose(-1, -2)) * self.scale
         attn = torch.softmax(dots.masked_fill(~keys, float("-inf")), dim=-1)
         steps = torch.arange(t, device=x.device, dtype=x.dtype)
         local = torch.exp(-(steps[None, :] - steps[:, None]).abs() / math.e)  # t x t
-        local = local[None, None] * keys  # b x 1 x t x t
-        # a padded query far from every real step underflows to an all-zero row
-        local = local / local.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
-        out = torch.cat([attn @ v, local @ v], dim=-1)  # b x h x t x 2dh
+        local = local[None, None] * keys * real  # b x 1 x t x t, real x real entries
+        axis = -2 if self.kernel_normalization == "column" else -1
+        # a padded query or key far from every real step underflows to all zeros
+        local = local / local.sum(dim=axis, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
+        out = torch.cat([attn @ v, local @ u], dim=-1)  # b x h x t x 2dh
         return self.to_out(out.transpose(1, 2).reshape(b, t, -1))
 
 
@@ -71,14 +88,14 @@ class Enhancer(nn.Module):
     """
 
     def __init__(self, n_features, dim=512, depth=2, heads=4, dim_head=128, mlp_dim=512,
-                 dropout=0.0):
+                 dropout=0.0, kernel_normalization="column"):
         super().__init__()
         self.embed = nn.Conv1d(n_features, dim, 3, padding=1)
         self.layers = nn.ModuleList()
         for _ in range(depth):
             self.layers.append(nn.ModuleList([
                 nn.LayerNorm(dim),
-                LocalGlobalAttention(dim, heads, dim_head, dropout),
+                LocalGlobalAttention(dim, heads, dim_head, dropout, kernel_normalization),
                 nn.LayerNorm(dim),
                 nn.Sequential(nn.Linear(dim, mlp_dim), nn.GELU(), nn.Dropout(dropout),
                               nn.Linear(mlp_dim, dim), nn.Dropout(dropout)),
@@ -115,13 +132,16 @@ class BNWVADModule(nn.Module):
         two alone (the paper's Table 5).
     dim_head : int, default=128
         Width of each of the enhancer's 4 attention heads.
+    kernel_normalization : {"column", "row"}, default="column"
+        See :class:`LocalGlobalAttention`.
     """
 
     def __init__(self, n_features, enhancer=True, dim=512, head_channels=(32, 16),
-                 score="product", dim_head=128):
+                 score="product", dim_head=128, kernel_normalization="column"):
         super().__init__()
         self.score = score
-        self.enhancer = (Enhancer(n_features, dim, dim_head=dim_head) if enhancer
+        self.enhancer = (Enhancer(n_features, dim, dim_head=dim_head,
+                                  kernel_normalization=kernel_normalization) if enhancer
                          else nn.Conv1d(n_features, dim, 1))
         c1, c2 = head_channels
         self.conv1, self.bn1 = nn.Conv1d(dim, c1, 1), MaskedBatchNorm1d(c1)
@@ -192,17 +212,22 @@ def sample_batch_selection(criterion, mask, rho_s, rho_b, selection="sample_batc
 
 def _normal_selection(criterion, mask, n_select):
     """``n_select`` normal snippets: per video its top ``n_select // b + 1``
-    real snippets by the criterion, in video order, truncated (b x t mask)."""
+    real snippets by the criterion, listed rank-major (every video's first
+    pick, then every video's second, ...) and truncated, as the official code
+    does (``permute(1, 0, 2)`` before the cut). Returns the b x t mask and
+    the picks' (video, step) indices in that order.
+    """
     b, t = criterion.shape
     per_video = min(n_select // b + 1, t)
     scores = criterion.masked_fill(~mask, float("-inf"))
     top = scores.topk(per_video, dim=1).indices  # b x k
     valid = mask.gather(1, top)
-    flat_video = torch.arange(b, device=mask.device)[:, None].expand_as(top)[valid]
-    flat_step = top[valid]
+    videos = torch.arange(b, device=mask.device)[:, None].expand_as(top)
+    flat_video = videos.T[valid.T][:n_select]  # rank-major
+    flat_step = top.T[valid.T][:n_select]
     chosen = torch.zeros_like(mask)
-    chosen[flat_video[:n_select], flat_step[:n_select]] = True
-    return chosen
+    chosen[flat_video, flat_step] = True
+    return chosen, (flat_video, flat_step)
 
 
 class BNWVADLoss(nn.Module):
@@ -212,9 +237,10 @@ class BNWVADLoss(nn.Module):
       scores (real snippets); no loss on abnormal videos' scores;
     * ``L_mpp`` (eq. 5) per BN layer: abnormal snippets selected by SBS on the
       layer's ``criterion`` (DFM, or feature magnitude), as many normal
-      snippets (per-video top, truncated); the i-th selected normal and
-      abnormal snippets (in video-then-time order) form a triplet with the
-      running mean as anchor: ``mean [margin + DFM(n_i) - DFM(a_i)]_+``.
+      snippets (each normal video's top ``n // b + 1``, listed rank-major and
+      truncated, see :func:`_normal_selection`); the i-th selected abnormal
+      snippet (video-then-time order) and the i-th normal one form a triplet
+      with the running mean as anchor: ``mean [margin + DFM(n_i) - DFM(a_i)]_+``.
 
     Parameters
     ----------
@@ -262,8 +288,10 @@ class BNWVADLoss(nn.Module):
         n = int(picked_a.sum())
         if n == 0:
             return zero
-        picked_n = _normal_selection(crit[normal], mask[normal], n)
-        d_a, d_n = dfm[abnormal][picked_a], dfm[normal][picked_n]
+        _, (video_n, step_n) = _normal_selection(crit[normal], mask[normal], n)
+        # abnormal picks in video-then-time order, normal picks rank-major:
+        # the i-th of each form the i-th triplet, as in the official code
+        d_a, d_n = dfm[abnormal][picked_a], dfm[normal][video_n, step_n]
         k = min(d_a.numel(), d_n.numel())
         return torch.relu(self.margin + d_n[:k] - d_a[:k]).mean()
 
@@ -276,7 +304,10 @@ class BNWVADLoss(nn.Module):
 
 
 class BNWVADDetector(BaseVideoMILNet):
-    """BN-WVAD (Zhou, Yu & Yang, 2023): BatchNorm statistics as the normality model.
+    """BN-WVAD: BatchNorm statistics as the normality model.
+
+    Zhou, Qu, Xu, Shen, Song & Shen, "BatchNorm-based weakly supervised video
+    anomaly detection" (2023).
 
     The normal head's two BatchNorm layers keep running statistics that are
     dominated by normal snippets; the Divergence of Feature from Mean (DFM, a
@@ -285,10 +316,14 @@ class BNWVADDetector(BaseVideoMILNet):
     pull-push loss, while the classifier is trained on normal videos only. A
     snippet's score is ``(DFM_1 + DFM_2) * classifier`` (not a probability).
 
-    Where the paper is vague this follows the official code: UR-DMU's
-    enhancer, DFM on the pre-BN features with the running statistics read
-    after the forward pass, union selection with truncated per-video normal
-    selection, gradient clipping at 1.0.
+    Where the paper is vague this follows the official code
+    (cool-xuan/BN-WVAD, released for XD-Violence, ratios 0.2 / 0.4; the
+    UCF-Crime ratios 0.1 / 0.2 are the paper's): the enhancer of UR-DMU
+    (Zhou, Yu & Yang, AAAI 2023) with four projections and the column-normalised
+    temporal kernel (:class:`LocalGlobalAttention`; ``kernel_normalization``),
+    DFM on the pre-BN features with the running statistics read after the
+    forward pass, union selection, normal picks listed rank-major before the
+    cut, gradient clipping at 1.0.
 
     Multi-crop videos ``(n_clips, n_crops, n_features)`` given to the model
     directly train as one bag per crop, and a clip's score is the mean over
@@ -327,6 +362,10 @@ class BNWVADDetector(BaseVideoMILNet):
     dim : int, default=512
     dim_head : int, default=128
         Width of each of the enhancer's 4 attention heads.
+    kernel_normalization : {"column", "row"}, default="column"
+        How the enhancer's temporal kernel is normalised: ``"column"``, the
+        official code's ``attn2 / attn2.sum(-1)``; ``"row"``, every output a
+        weighted mean of its neighbours.
     head_channels : tuple of two int, default=(32, 16)
     clip_grad_norm : float or None, default=1.0
     lr : float, default=1e-4
@@ -389,6 +428,7 @@ class BNWVADDetector(BaseVideoMILNet):
         "enhancer": ["boolean"],
         "dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "dim_head": [Interval(numbers.Integral, 1, None, closed="left")],
+        "kernel_normalization": [StrOptions({"column", "row"})],
         "clip_grad_norm": [Interval(numbers.Real, 0, None, closed="neither"), None],
     }
 
@@ -408,6 +448,7 @@ class BNWVADDetector(BaseVideoMILNet):
         enhancer=True,
         dim=512,
         dim_head=128,
+        kernel_normalization="column",
         head_channels=(32, 16),
         clip_grad_norm=1.0,
         lr=1e-4,
@@ -448,6 +489,7 @@ class BNWVADDetector(BaseVideoMILNet):
         self.enhancer = enhancer
         self.dim = dim
         self.dim_head = dim_head
+        self.kernel_normalization = kernel_normalization
         self.head_channels = head_channels
         self.clip_grad_norm = clip_grad_norm
 
@@ -464,6 +506,7 @@ class BNWVADDetector(BaseVideoMILNet):
             "enhancer": self.enhancer,
             "dim": self.dim,
             "dim_head": self.dim_head,
+            "kernel_normalization": self.kernel_normalization,
             "head_channels": tuple(self.head_channels),
             "score": self.anomaly_score,
         }

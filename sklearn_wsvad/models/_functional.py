@@ -91,13 +91,15 @@ def pairs(abnormal, normal, pairing="all"):
     return a.reshape(-1), n.reshape(-1)
 
 
-def abnormal_regularizer(scores, mask, y, lambda_smooth, lambda_sparse, per_clip=False):
+def abnormal_regularizer(scores, mask, y, lambda_smooth, lambda_sparse, per_clip=False,
+                         reduction="mean"):
     """Sultani et al.'s smoothness and sparsity terms on abnormal videos.
 
-    ``mean_a [lambda_smooth * temporal_smoothness_a + lambda_sparse * sparsity_a]``
-    over the abnormal videos ``a`` of the batch; 0 when there are none. With
-    ``per_clip=True`` each video's two sums are divided by its number of real
-    clips (means instead of sums).
+    ``lambda_smooth * temporal_smoothness_a + lambda_sparse * sparsity_a`` of
+    each abnormal video ``a`` of the batch, averaged (``reduction="mean"``) or
+    summed (``"sum"``, the Keras original) over them; 0 when there are none.
+    With ``per_clip=True`` each video's two sums are divided by its number of
+    real clips (means instead of sums).
     """
     abnormal = y > 0.5
     if not abnormal.any():
@@ -106,4 +108,4 @@ def abnormal_regularizer(scores, mask, y, lambda_smooth, lambda_sparse, per_clip
     reg = lambda_smooth * temporal_smoothness(s, m) + lambda_sparse * sparsity(s, m)
     if per_clip:
         reg = reg / m.sum(dim=1)
-    return reg.mean()
+    return reg.sum() if reduction == "sum" else reg.mean()

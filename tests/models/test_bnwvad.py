@@ -65,8 +65,24 @@ def test_sample_batch_selection_on_the_papers_figure_4():
 def test_normal_selection_takes_per_video_tops_truncated():
     crit = torch.tensor([[0.1, 0.9, 0.5, 0.3], [0.8, 0.2, 0.7, 0.0]])
     mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]], dtype=torch.bool)
-    picked = _normal_selection(crit, mask, n_select=3)  # 3 // 2 + 1 = 2 per video
+    picked, _ = _normal_selection(crit, mask, n_select=3)  # 3 // 2 + 1 = 2 per video
+    # rank-major: 0.9 (video 0), 0.8 (video 1), 0.5 (video 0); 0.7 is cut
     assert picked.tolist() == [[False, True, True, False], [True, False, False, False]]
+
+
+def test_normal_selection_is_rank_major_on_four_videos():
+    # 6 picks from 4 normal videos: 6 // 4 + 1 = 2 per video, listed rank by
+    # rank (every video's best, then every video's second) and cut at 6, so
+    # the videos give [2, 2, 1, 1] picks (video-major order would give [2, 2, 2, 0])
+    crit = torch.tensor([[0.9, 0.1, 0.8, 0.0],
+                         [0.2, 0.7, 0.6, 0.1],
+                         [0.5, 0.4, 0.3, 0.2],
+                         [0.0, 0.1, 0.2, 0.3]])
+    mask = torch.ones(4, 4, dtype=torch.bool)
+    picked, (videos, steps) = _normal_selection(crit, mask, n_select=6)
+    assert picked.sum(dim=1).tolist() == [2, 2, 1, 1]
+    assert videos.tolist() == [0, 1, 2, 3, 0, 1]
+    assert steps.tolist() == [0, 1, 0, 3, 2, 2]
 
 
 def _tiny_output():
@@ -115,22 +131,29 @@ def test_enhancer_and_head_ignore_padding(training):
     assert torch.isfinite(outs[1]["scores"]).all()
 
 
-def test_enhancer_local_kernel_matches_its_formula():
+@pytest.mark.parametrize("normalization", ["column", "row"])
+def test_enhancer_attention_matches_the_official_formula(normalization):
+    # four projections q, k, v, t; softmax(q k^T / sqrt(d)) v next to the kernel
+    # on t, normalised as the official ``attn2 / attn2.sum(-1)`` (numpy
+    # broadcasting: entry (i, j) over the sum of row j) or per row
     torch.manual_seed(0)
-    e = Enhancer(2, dim=4, depth=1, heads=1, dim_head=4)
+    e = Enhancer(2, dim=4, depth=1, heads=1, dim_head=4, kernel_normalization=normalization)
     attn = e.layers[0][1]
     x = torch.randn(1, 6, 4)
     mask = torch.ones(1, 6, dtype=torch.bool)
-    qkv = attn.to_qkv(x)[0]
-    v = qkv[:, 8:].detach().numpy()
-    steps = np.arange(6)
-    kernel = np.exp(-np.abs(steps[None] - steps[:, None]) / np.e)
-    kernel /= kernel.sum(axis=1, keepdims=True)
-    q, k = qkv[:, :4].detach().numpy(), qkv[:, 4:8].detach().numpy()
+    qkvt = attn.to_qkvt(x)[0].detach().numpy()
+    q, k, v, t = (qkvt[:, 4 * i: 4 * (i + 1)] for i in range(4))
+    steps = np.arange(1, 7, dtype=float)
+    attn2 = np.exp(-np.abs(steps * np.ones(6) - steps.reshape(-1, 1)) / np.e)
+    if normalization == "column":
+        kernel = attn2 / attn2.sum(-1)
+        np.testing.assert_allclose(kernel.sum(axis=0), 1.0)
+    else:
+        kernel = attn2 / attn2.sum(-1, keepdims=True)
     dots = q @ k.T / 2.0
     soft = np.exp(dots - dots.max(1, keepdims=True))
     soft /= soft.sum(1, keepdims=True)
-    expected = np.concatenate([soft @ v, kernel @ v], axis=1) @ \
+    expected = np.concatenate([soft @ v, kernel @ t], axis=1) @ \
         attn.to_out[0].weight.detach().numpy().T + attn.to_out[0].bias.detach().numpy()
     np.testing.assert_allclose(attn(x, mask)[0].detach().numpy(), expected, rtol=1e-5,
                                atol=1e-6)
