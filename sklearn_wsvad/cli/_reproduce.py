@@ -31,6 +31,13 @@ from ..refine import (
 
 logger = logging.getLogger(__name__)
 
+
+def models_module():
+    """:mod:`sklearn_wsvad.models`, imported on first use (it imports torch)."""
+    from .. import models
+
+    return models
+
 METRICS = ("AUC_O", "EER_O", "AUC_A", "EER_A")
 #: XD-Violence is judged by AP: its table adds the published (trapezoid) form.
 XD_METRICS = (*METRICS, "AP_O")
@@ -188,6 +195,12 @@ def reproduce(
     and scores every test clip; the raw feature norm of each clip is scored
     alongside, as the reference a trained model must beat.
 
+    ``crops`` is how a benchmark's multi-crop features are loaded: averaged
+    (``"mean"``), the centre crop (``"first"``) or stacked (``"stack"``, the
+    official 10-crop / 5-crop protocol, for ``"rtfm"`` and ``"bnwvad"``: the
+    refinement keeps the crops together and a clip's score is the mean over
+    its crops).
+
     Returns
     -------
     result : dict
@@ -202,6 +215,13 @@ def reproduce(
         raise ValueError(f"Unknown dataset {dataset!r}; choose one of {sorted(DATASETS)}.")
     if regime not in REGIMES:
         raise ValueError(f"Unknown regime {regime!r}; choose one of {sorted(REGIMES)}.")
+    if dataset == "synthetic" and crops != "mean":
+        raise ValueError("crops= applies to the benchmark datasets; synthetic videos are 2-D.")
+    if crops == "stack" and not getattr(models_module(), MODELS[model].estimator)._accepts_crops:
+        raise ValueError(
+            f"crops='stack' keeps the crop axis, which model={model!r} does not take; use "
+            "model='rtfm' or 'bnwvad', or crops='mean'."
+        )
     if dataset != "synthetic":
         if data_home is None:
             raise ValueError(f"dataset={dataset!r} reads local files: pass data_home.")

@@ -46,8 +46,10 @@ def _parser():
     rep.add_argument("--data-home", default=None,
                      help="folder holding ucf_crime/, shanghaitech/ or xd_violence/ with the "
                           "released list and annotation files and the .npy features")
-    rep.add_argument("--crops", default="mean", choices=["mean", "first"],
-                     help="how multi-crop features become one video (default: mean)")
+    rep.add_argument("--crops", default="mean", choices=["mean", "first", "stack"],
+                     help="how multi-crop features are loaded: averaged (default), the "
+                          "centre crop, or stacked (the official 10-crop / 5-crop protocol; "
+                          "--model rtfm or bnwvad)")
     rep.add_argument("--seeds", type=int, default=3, help="number of seeds (default: 3)")
     rep.add_argument("--n-videos", type=int, default=300,
                      help="synthetic videos per seed, 40%% of them for testing (default: 300)")
@@ -81,6 +83,12 @@ def main(argv=None, stdout=None):
     args = parser.parse_args(argv)
     if args.dataset != "synthetic" and args.data_home is None:
         parser.error(f"--dataset {args.dataset} reads local files: pass --data-home DIR")
+    if args.dataset == "synthetic" and args.crops != "mean":
+        parser.error("--crops applies to --dataset ucf-crime, shanghaitech or xd-violence; "
+                     "synthetic videos have no crops")
+    if args.crops == "stack" and args.model not in ("rtfm", "bnwvad"):
+        parser.error(f"--crops stack keeps the crop axis, which --model {args.model} does not "
+                     "take: use --model rtfm or bnwvad, or --crops mean")
     start = time.perf_counter()
     try:
         result = _run(args)

@@ -28,6 +28,7 @@ from ._rtfm import (
     RTFMDetector,
     RTFMLoss,
     RTFMModule,
+    official_regularizer,
 )
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "prototype_similarity",
     "RTFMModule",
     "RTFMLoss",
+    "official_regularizer",
     "MultiScaleTemporalNetwork",
     "NonLocalBlock1d",
     "MaskedBatchNorm1d",

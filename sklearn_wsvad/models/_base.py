@@ -262,7 +262,8 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         x, mask = X["x"], X["mask"]
         mean = torch.as_tensor(self.input_mean_, dtype=x.dtype, device=x.device)
         scale = torch.as_tensor(self.input_scale_, dtype=x.dtype, device=x.device)
-        return {**X, "x": (x - mean) / scale * mask[..., None].to(x.dtype)}
+        real = mask.reshape(*mask.shape, *[1] * (x.ndim - 2)).to(x.dtype)
+        return {**X, "x": (x - mean) / scale * real}
 
     def infer(self, x, **fit_params):
         return super().infer(self.scale_batch(x), **fit_params)

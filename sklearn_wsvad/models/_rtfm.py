@@ -2,13 +2,15 @@
 
 import numbers
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ._base import BaseVideoMILNet
-from ._functional import abnormal_regularizer, gather_steps, masked_topk, pairs
+from ._data import VideoDataset
+from ._functional import abnormal_regularizer, masked_topk
 
 __all__ = [
     "MaskedBatchNorm1d",
@@ -17,6 +19,7 @@ __all__ = [
     "RTFMModule",
     "RTFMLoss",
     "RTFMDetector",
+    "official_regularizer",
 ]
 
 
@@ -105,7 +108,12 @@ class MultiScaleTemporalNetwork(nn.Module):
 
 
 class RTFMModule(nn.Module):
-    """MTN features, then an MLP scorer on them.
+    """MTN features, dropout, then an MLP scorer on them.
+
+    Videos may carry a crop axis: ``x`` is ``(b, t, d)`` or ``(b, t, c, d)``;
+    every crop goes through the network as its own row (``b * c`` rows) and
+    the outputs are regrouped per video, as the official code does with its
+    10-crop batches.
 
     Parameters
     ----------
@@ -115,57 +123,119 @@ class RTFMModule(nn.Module):
     hidden_sizes : tuple of int, default=(512, 128)
         Hidden layers of the scorer (ReLU).
     dropout : float, default=0.7
-        Before every layer of the scorer.
+        On the MTN output and before every later layer of the scorer.
+    magnitude_after_dropout : bool, default=True
+        Take the feature magnitudes and the features of the magnitude loss
+        after the dropout on the MTN output, as the official code does (so
+        in training they carry the dropout noise); False takes them before.
+    weight_init : {"xavier_uniform", "torch"}, default="xavier_uniform"
+        ``"xavier_uniform"``: every Conv1d and Linear weight Xavier-uniform,
+        biases zero (the official code's ``weight_init``); ``"torch"``:
+        PyTorch's default initialisation. The non-local block's BatchNorm
+        starts at zero either way.
     """
 
-    def __init__(self, n_features, n_channels=512, hidden_sizes=(512, 128), dropout=0.7):
+    def __init__(self, n_features, n_channels=512, hidden_sizes=(512, 128), dropout=0.7,
+                 magnitude_after_dropout=True, weight_init="xavier_uniform"):
         super().__init__()
+        self.magnitude_after_dropout = magnitude_after_dropout
         self.mtn = MultiScaleTemporalNetwork(n_features, n_channels)
+        self.feature_dropout = nn.Dropout(dropout)
         sizes = [n_features, *hidden_sizes]
         layers = []
-        for d_in, d_out in zip(sizes[:-1], sizes[1:]):
-            layers += [nn.Dropout(dropout), nn.Linear(d_in, d_out), nn.ReLU()]
+        for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            if i:
+                layers.append(nn.Dropout(dropout))
+            layers += [nn.Linear(d_in, d_out), nn.ReLU()]
         layers += [nn.Dropout(dropout), nn.Linear(sizes[-1], 1)]
         self.head = nn.Sequential(*layers)
+        if weight_init == "xavier_uniform":
+            for layer in self.modules():
+                if isinstance(layer, (nn.Conv1d, nn.Linear)):
+                    nn.init.xavier_uniform_(layer.weight)
+                    if layer.bias is not None:
+                        nn.init.zeros_(layer.bias)
 
     def forward(self, x, mask):
         """Score a padded batch.
 
+        Parameters
+        ----------
+        x : tensor (b, t, d) or (b, t, c, d)
+        mask : bool tensor (b, t)
+
         Returns
         -------
-        dict with ``logits``, ``scores`` = sigmoid(logits) and ``magnitudes``
-        (the L2 norm of each step's MTN feature), all b x t, and ``features``
-        (b x t x d).
+        dict with ``scores`` (b x t: the mean over crops of each crop's
+        sigmoid score), ``magnitudes`` (b x t: the mean over crops of the L2
+        norm of each step's feature), ``crop_scores`` and ``crop_logits``
+        (b x c x t) and ``features`` (b x c x t x d, the features the
+        magnitudes are taken from); ``c = 1`` for 2-D videos.
         """
-        features = self.mtn(x, mask)  # b x t x d
-        logits = self.head(features).squeeze(-1)  # b x t
+        if x.ndim == 3:
+            x = x[:, :, None, :]
+        b, t, c, d = x.shape
+        rows = x.transpose(1, 2).reshape(b * c, t, d)  # video-major: v0c0, v0c1, ...
+        row_mask = mask.repeat_interleave(c, dim=0)
+        features = self.mtn(rows, row_mask)  # b*c x t x d
+        dropped = self.feature_dropout(features)
+        logits = self.head(dropped).squeeze(-1).reshape(b, c, t)
+        crop_scores = torch.sigmoid(logits)
+        source = dropped if self.magnitude_after_dropout else features
+        magnitudes = source.norm(dim=-1).reshape(b, c, t)
         return {
-            "logits": logits,
-            "scores": torch.sigmoid(logits),
-            "features": features,
-            "magnitudes": features.norm(dim=-1),
+            "scores": crop_scores.mean(dim=1),
+            "magnitudes": magnitudes.mean(dim=1),
+            "crop_scores": crop_scores,
+            "crop_logits": logits,
+            "features": source.reshape(b, c, t, d),
         }
+
+
+def official_regularizer(scores, mask, y, lambda_smooth, lambda_sparse):
+    """The official RTFM code's smoothness and sparsity terms.
+
+    The real scores of the batch's abnormal videos are concatenated in batch
+    order into one vector ``s`` (crop-mean scores); the loss is
+    ``lambda_smooth * sum_i (s_{i+1} - s_i)^2 + lambda_sparse * ||s||_2``.
+    The differences run across the boundaries between consecutive videos,
+    and the sparsity term is the L2 norm of the whole vector, as in the code
+    (``smooth`` and ``sparsity`` of its ``train.py``). 0 without abnormal
+    videos.
+    """
+    abnormal = y > 0.5
+    if not abnormal.any():
+        return scores.new_zeros(())
+    s = scores[abnormal][mask[abnormal]]  # row-major: video by video, in time order
+    smooth = ((s[1:] - s[:-1]) ** 2).sum()
+    return lambda_smooth * smooth + lambda_sparse * torch.linalg.vector_norm(s)
 
 
 class RTFMLoss(nn.Module):
     """RTFM's loss: top-k MIL classification + feature-magnitude separation.
 
-    Per video, the ``k`` real snippets with the largest feature magnitude are
-    selected. Then
+    Per video, the ``k`` real snippets with the largest feature magnitude
+    (mean over crops) are selected. Then
 
-    ``L = BCE(mean top-k score, y)
-    + lambda_mag * mean_{(a, n)} max(0, m - ||mean top-k f_a|| + ||mean top-k f_n||)
-    + mean_a [lambda_smooth * smoothness_a + lambda_sparse * sparsity_a]``
+    ``L = BCE(mean top-k score, y) + lambda_mag * mean separation + regulariser``
 
-    over the abnormal x normal pairs ``(a, n)`` of the batch (the paper's
-    hinge). ``magnitude_loss="squared"`` is the official code's form
-    ``(|m - ||f_a||| + ||f_n||)^2``, averaged over the same pairs (the code
-    aligns the i-th abnormal with the i-th normal video of its batch).
-    ``selection_dropout=p`` is the official code's selection: in training the
-    magnitudes are multiplied by a dropout mask of rate ``p`` before the
-    top-k, so some high-magnitude snippets are skipped at random. Smoothness
-    and sparsity are per-video sums on abnormal videos, as in
-    :class:`MILRankingLoss`.
+    where the score of a snippet is the mean over its crops, and the
+    separation compares, crop by crop, the norm of the mean top-k feature of
+    an abnormal video ``||f_a||`` with that of a normal one ``||f_n||``: the
+    official code's ``(|m - ||f_a||| + ||f_n||)^2``
+    (``magnitude_loss="squared"``) or the paper's hinge
+    ``max(0, m - ||f_a|| + ||f_n||)``, over the i-th abnormal and i-th normal
+    video of the batch (``pairing="aligned"``, the code) or all abnormal x
+    normal pairs (``"all"``). ``selection_dropout=p`` is the official code's
+    selection: in training the magnitudes are multiplied by a dropout mask of
+    rate ``p`` before the top-k, so some high-magnitude snippets are skipped
+    at random.
+
+    Regulariser on the abnormal videos' scores: ``regularizer="official"``,
+    :func:`official_regularizer` (squared differences along the concatenated
+    scores of the batch's abnormal videos, and the L2 norm of that vector);
+    ``"per_video"``, per-video sums of squared differences and of scores,
+    averaged over the abnormal videos (as :class:`MILRankingLoss`).
 
     Parameters
     ----------
@@ -176,10 +246,13 @@ class RTFMLoss(nn.Module):
     selection_dropout : float, default=0.7
     lambda_smooth : float, default=8e-4
     lambda_sparse : float, default=8e-3
+    pairing : {"aligned", "all"}, default="aligned"
+    regularizer : {"official", "per_video"}, default="official"
     """
 
     def __init__(self, k=3, margin=100.0, lambda_mag=1e-4, magnitude_loss="squared",
-                 selection_dropout=0.7, lambda_smooth=8e-4, lambda_sparse=8e-3):
+                 selection_dropout=0.7, lambda_smooth=8e-4, lambda_sparse=8e-3,
+                 pairing="aligned", regularizer="official"):
         super().__init__()
         self.k = k
         self.margin = margin
@@ -188,6 +261,8 @@ class RTFMLoss(nn.Module):
         self.selection_dropout = selection_dropout
         self.lambda_smooth = lambda_smooth
         self.lambda_sparse = lambda_sparse
+        self.pairing = pairing
+        self.regularizer = regularizer
 
     def select(self, magnitudes, mask):
         """Top-k indices (b x k) and averaging weights by feature magnitude."""
@@ -197,18 +272,32 @@ class RTFMLoss(nn.Module):
         return masked_topk(magnitudes, mask, self.k)
 
     def forward(self, output, y, mask):
-        scores, features = output["scores"], output["features"]  # b x t, b x t x d
+        scores, features = output["scores"], output["features"]  # b x t, b x c x t x d
+        if features.ndim == 3:
+            features = features[:, None]
         index, weight = self.select(output["magnitudes"], mask)  # b x k
         top_score = (scores.gather(1, index) * weight).sum(dim=1)  # b
+        # a mean of 1.0s may round just above 1
+        top_score = top_score.clamp(0.0, 1.0)
         loss = F.binary_cross_entropy(top_score, y.to(top_score.dtype))
-        top_norm = (gather_steps(features, index) * weight[..., None]).sum(dim=1).norm(dim=1)
-        a, n = pairs(top_norm[y > 0.5], top_norm[y < 0.5])
-        if a.numel():
+        b, c, _, d = features.shape
+        picked = features.gather(2, index[:, None, :, None].expand(b, c, -1, d))
+        top_norm = (picked * weight[:, None, :, None]).sum(dim=2).norm(dim=-1)  # b x c
+        abnormal, normal = top_norm[y > 0.5], top_norm[y < 0.5]  # per crop
+        if abnormal.numel() and normal.numel():
+            if self.pairing == "aligned":
+                n_pairs = min(abnormal.shape[0], normal.shape[0])
+                a, n = abnormal[:n_pairs], normal[:n_pairs]
+            else:
+                a, n = torch.broadcast_tensors(abnormal[:, None], normal[None, :])
             if self.magnitude_loss == "squared":
                 separation = ((self.margin - a).abs() + n) ** 2
             else:
                 separation = torch.relu(self.margin - a + n)
             loss = loss + self.lambda_mag * separation.mean()
+        if self.regularizer == "official":
+            return loss + official_regularizer(
+                scores, mask, y, self.lambda_smooth, self.lambda_sparse)
         return loss + abnormal_regularizer(
             scores, mask, y, self.lambda_smooth, self.lambda_sparse)
 
@@ -230,15 +319,30 @@ class RTFMDetector(BaseVideoMILNet):
                       RTFMDetector())
 
     **Multi-crop features.** Videos may also be ``(n_clips, n_crops,
-    n_features)`` arrays (e.g. 10-crop I3D) when given to the model directly:
-    each crop is then a separate bag with the video's label in training, and
-    a clip's score is the mean of its crops' scores at inference.
+    n_features)`` arrays (e.g. 10-crop I3D, through
+    ``load_features(crops="stack")`` and the refinement steps, which keep the
+    crops together). With ``crop_training="joint"`` (the official code) a
+    video's crops train together as one bag: every crop goes through the
+    network, scores and magnitudes are averaged over the crops *before* the
+    top-k selection and the BCE, and the magnitude loss compares the crops'
+    mean top-k features crop by crop at the crop-mean top-k indices;
+    ``batch_size`` counts videos (the official 32 + 32 videos x 10 crops is
+    ``batch_size=64``). With ``crop_training="bags"`` every crop is a
+    separate bag with the video's label and its own top-k, and
+    ``batch_size`` counts crop bags. Either way, a clip's score at inference
+    is the mean of its crops' scores.
 
-    **Defaults.** Where the paper and the official code differ, the
-    official code's choices are the defaults, because they hold up on
-    features the paper's do not: the squared magnitude loss, dropout of the
-    magnitudes before the top-k selection (``selection_dropout=0.7``) and
-    ``weight_decay=5e-3``. With the paper's hinge, no selection dropout and
+    **Defaults.** Where the paper and the official code
+    (tianyu0207/RTFM) differ, the official code's choices are the defaults,
+    because they hold up on features the paper's do not: the squared
+    magnitude loss, dropout of the magnitudes before the top-k selection
+    (``selection_dropout=0.7``) and ``weight_decay=5e-3``. The code's other
+    details are defaults too, each a parameter: joint multi-crop training,
+    aligned abnormal/normal pairs in the magnitude loss, its smoothness and
+    sparsity terms (``regularizer="official"``, see :class:`RTFMLoss`),
+    magnitudes taken after the dropout on the temporal network's output
+    (``magnitude_after_dropout=True``) and Xavier-uniform initialisation with
+    zero biases. With the paper's hinge, no selection dropout and
     ``weight_decay=5e-4`` (still reachable by these three parameters), frame
     AUC on the library's evaluation regimes (``benchmarks/bench_regimes.py``,
     3 seeds, 50 epochs) was 0.797 on ``"paper"`` (below the raw feature
@@ -248,11 +352,9 @@ class RTFMDetector(BaseVideoMILNet):
     existed, the paper's settings gave inverted scores (frame AUC 0.08-0.16
     over 3 seeds) where the code's settings gave 0.72-0.78 (the official
     code itself 0.54-0.75). Remaining differences from the official code:
-    the magnitudes are taken before the scorer's dropout (the code takes
-    them after a dropout of the temporal network's output), the smoothness
-    and sparsity terms are per-video sums (see :class:`RTFMLoss`), PyTorch's
-    default initialisation, and ``input_scaling="standard"`` (the code feeds
-    raw features).
+    padding and masking of videos of different lengths (the code trains on
+    exactly 32 snippets per video), and ``input_scaling="standard"`` (the
+    code feeds raw features; ``input_scaling=None`` to match it).
 
     Parameters
     ----------
@@ -271,6 +373,22 @@ class RTFMDetector(BaseVideoMILNet):
     selection_dropout : float, default=0.7
         Dropout rate applied to the magnitudes before the top-k selection in
         training (the official code: 0.7; the paper: none, 0.0).
+    pairing : {"aligned", "all"}, default="aligned"
+        Abnormal/normal pairs of the magnitude loss: the i-th abnormal with
+        the i-th normal video of the batch (the official code) or all pairs.
+    regularizer : {"official", "per_video"}, default="official"
+        Smoothness and sparsity as the official code computes them, or as
+        per-video sums averaged over the abnormal videos (see
+        :class:`RTFMLoss`).
+    magnitude_after_dropout : bool, default=True
+        Feature magnitudes (and the features of the magnitude loss) taken
+        after the dropout on the temporal network's output, as in the
+        official code; False: before it.
+    weight_init : {"xavier_uniform", "torch"}, default="xavier_uniform"
+        The official code's Xavier-uniform weights with zero biases, or
+        PyTorch's default initialisation.
+    crop_training : {"joint", "bags"}, default="joint"
+        How multi-crop training videos are trained (see above).
     lambda_smooth : float, default=8e-4
         Weight of the temporal smoothness of abnormal videos' scores.
     lambda_sparse : float, default=8e-3
@@ -280,7 +398,8 @@ class RTFMDetector(BaseVideoMILNet):
         The official code's (the paper: 5e-4).
     max_epochs : int, default=50
     batch_size : int, default=64
-        Videos (or crop bags) per batch, half normal and half abnormal.
+        Videos per batch (crop bags with ``crop_training="bags"``), half
+        normal and half abnormal.
     optimizer : torch optimizer class, default=torch.optim.Adam
     device : str or torch.device, default="cpu"
     random_state : int, RandomState instance or None, default=None
@@ -333,6 +452,11 @@ class RTFMDetector(BaseVideoMILNet):
         "selection_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "lambda_smooth": [Interval(numbers.Real, 0, None, closed="left")],
         "lambda_sparse": [Interval(numbers.Real, 0, None, closed="left")],
+        "pairing": [StrOptions({"aligned", "all"})],
+        "regularizer": [StrOptions({"official", "per_video"})],
+        "magnitude_after_dropout": ["boolean"],
+        "weight_init": [StrOptions({"xavier_uniform", "torch"})],
+        "crop_training": [StrOptions({"joint", "bags"})],
     }
 
     def __init__(
@@ -348,6 +472,11 @@ class RTFMDetector(BaseVideoMILNet):
         lambda_mag=1e-4,
         magnitude_loss="squared",
         selection_dropout=0.7,
+        pairing="aligned",
+        regularizer="official",
+        magnitude_after_dropout=True,
+        weight_init="xavier_uniform",
+        crop_training="joint",
         lambda_smooth=8e-4,
         lambda_sparse=8e-3,
         lr=1e-3,
@@ -385,6 +514,11 @@ class RTFMDetector(BaseVideoMILNet):
         self.lambda_mag = lambda_mag
         self.magnitude_loss = magnitude_loss
         self.selection_dropout = selection_dropout
+        self.pairing = pairing
+        self.regularizer = regularizer
+        self.magnitude_after_dropout = magnitude_after_dropout
+        self.weight_init = weight_init
+        self.crop_training = crop_training
         self.lambda_smooth = lambda_smooth
         self.lambda_sparse = lambda_sparse
 
@@ -393,6 +527,8 @@ class RTFMDetector(BaseVideoMILNet):
             "n_channels": self.n_channels,
             "hidden_sizes": tuple(self.hidden_sizes),
             "dropout": self.dropout,
+            "magnitude_after_dropout": self.magnitude_after_dropout,
+            "weight_init": self.weight_init,
         }
 
     def _criterion_params(self):
@@ -404,4 +540,26 @@ class RTFMDetector(BaseVideoMILNet):
             "selection_dropout": self.selection_dropout,
             "lambda_smooth": self.lambda_smooth,
             "lambda_sparse": self.lambda_sparse,
+            "pairing": self.pairing,
+            "regularizer": self.regularizer,
         }
+
+    def _check_training_data(self, X, y, n_features=None):
+        videos, y = super()._check_training_data(X, y, n_features=n_features)
+        if self.crop_training == "joint":
+            shapes = {v.shape[1:-1] for v in videos}
+            if len(shapes) > 1:
+                crops = sorted(s[0] if s else 1 for s in shapes)
+                raise ValueError(
+                    "With crop_training='joint' every training video needs the same "
+                    f"crops, but the videos have {crops} crops (a 2-D video counts as 1). "
+                    "Load every video with the same crops= option, or pass "
+                    "crop_training='bags' to train each crop as its own bag."
+                )
+        return videos, y
+
+    def get_dataset(self, X, y=None):
+        if self.crop_training == "joint" and y is not None:
+            # training: a video and its crops are one sample
+            return VideoDataset(X, np.asarray(y))
+        return super().get_dataset(X, y)

@@ -10,6 +10,12 @@ from ..utils.validation import check_videos
 class BaseVideoTransformer(TransformerMixin, BaseEstimator):
     """Common plumbing of video-to-video steps.
 
+    Every step accepts 2-D videos ``(n_clips, n_features)`` and multi-crop
+    videos ``(n_clips, n_crops, n_features)`` (e.g. RTFM's 10-crop I3D
+    features, :func:`~sklearn_wsvad.datasets.load_features` with
+    ``crops="stack"``): clips are selected and pooled along axis 0, the crops
+    of a clip stay together.
+
     Subclasses validate through :meth:`_check_videos` and, when their
     inference-time ``transform`` does not keep one output row per input clip,
     override :meth:`transform_index` so that scores of the output rows can be
@@ -17,13 +23,16 @@ class BaseVideoTransformer(TransformerMixin, BaseEstimator):
     """
 
     def _check_videos(self, X, *, reset, ensure_all_finite=True):
+        # every refinement step accepts multi-crop videos (n_clips, n_crops,
+        # n_features): it acts on axis 0 and keeps the crops together
         if reset:
-            videos = check_videos(X, ensure_all_finite=ensure_all_finite)
+            videos = check_videos(X, ensure_all_finite=ensure_all_finite, allow_crops=True)
             self.n_features_in_ = videos[0].shape[-1]
             return videos
         check_is_fitted(self, "n_features_in_")
         return check_videos(
-            X, n_features=self.n_features_in_, ensure_all_finite=ensure_all_finite
+            X, n_features=self.n_features_in_, ensure_all_finite=ensure_all_finite,
+            allow_crops=True,
         )
 
     def transform_index(self, X):

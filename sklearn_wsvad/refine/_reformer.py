@@ -72,6 +72,8 @@ def snippet_bounds(n_clips, *, n_snippets=None, snippet_length=None, boundaries=
 def _pool_video(video, starts, counts):
     """Mean of each snippet's clips, ``video[starts[j]:starts[j] + counts[j]]``.
 
+    Works on axis 0 of a 2-D or multi-crop (3-D) video.
+
     Equal consecutive groups (``snippet_length``) are pooled by one reshape;
     otherwise one slice mean per snippet (a loop over snippets, never over
     clips). No validation.
@@ -81,8 +83,9 @@ def _pool_video(video, starts, counts):
     regular = (counts[:-1] == length).all() and (starts == np.arange(n_out) * length).all()
     if regular and len(video) - int(starts[-1]) == int(counts[-1]):
         n_full = n_out if counts[-1] == length else n_out - 1
-        out = np.empty((n_out, video.shape[1]), dtype=video.dtype)
-        out[:n_full] = video[: n_full * length].reshape(n_full, length, -1).mean(axis=1)
+        out = np.empty((n_out, *video.shape[1:]), dtype=video.dtype)
+        head = video[: n_full * length].reshape(n_full, length, *video.shape[1:])
+        out[:n_full] = head.mean(axis=1)
         if n_full < n_out:
             out[n_full] = video[n_full * length:].mean(axis=0)
         return out

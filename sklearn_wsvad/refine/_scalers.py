@@ -23,6 +23,7 @@ def _pooled_mean_var(videos):
     n_total, mean, m2 = 0, 0.0, 0.0
     for video in videos:
         v = np.asarray(video, dtype=np.float64)
+        v = v.reshape(-1, v.shape[-1])  # a multi-crop video: every (clip, crop) row
         n = v.shape[0]
         v_mean = v.mean(axis=0)
         v_m2 = ((v - v_mean) ** 2).sum(axis=0)
@@ -36,6 +37,9 @@ def _pooled_mean_var(videos):
 
 class ClipStandardScaler(BaseVideoTransformer):
     """Standardise features with statistics over all clips of all videos.
+
+    Multi-crop videos ``(n_clips, n_crops, n_features)``: the statistics are
+    taken over every (clip, crop) row, and every crop is scaled alike.
 
     Parameters
     ----------
@@ -121,6 +125,7 @@ class ClipStandardScaler(BaseVideoTransformer):
 class ClipNormalizer(BaseVideoTransformer):
     """Scale every clip to unit norm (Sultani et al.'s input normalisation).
 
+    Each crop of a multi-crop clip is scaled to unit norm separately.
     Stateless; ``fit`` only records the feature dimension. Clips of norm 0 are
     left as they are.
 
@@ -176,11 +181,12 @@ class ClipNormalizer(BaseVideoTransformer):
         return map_videos(self._normalize, self._check_videos(X, reset=False))
 
     def _normalize(self, i, v):
+        # rows are the last axis: one norm per clip, or per (clip, crop)
         if self.norm == "l2":
-            norms = np.sqrt(np.einsum("ij,ij->i", v, v))
+            norms = np.sqrt(np.einsum("...j,...j->...", v, v))
         elif self.norm == "l1":
-            norms = np.abs(v).sum(axis=1)
+            norms = np.abs(v).sum(axis=-1)
         else:
-            norms = np.abs(v).max(axis=1)
+            norms = np.abs(v).max(axis=-1)
         norms[norms == 0] = 1
-        return v / norms[:, None]
+        return v / norms[..., None]

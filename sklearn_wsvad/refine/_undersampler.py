@@ -24,13 +24,23 @@ __all__ = ["FeatureNormClusterUndersampler", "clip_norms", "majority_minority_co
 _KEEP = {"top", "bottom", "all"}
 
 
-def clip_norms(video):
+def clip_norms(video, crop_norm="mean_feature"):
     """L2 norm of every clip of one video, as float64.
 
     No input validation. Uses ``einsum`` to avoid the ``(n_clips, n_features)``
     temporary of ``np.linalg.norm``; a float32 video whose squares overflow is
     redone in float64. Non-finite features give non-finite norms.
+
+    A multi-crop video ``(n_clips, n_crops, n_features)`` gives one norm per
+    clip: the norm of the clip's crop-mean feature
+    (``crop_norm="mean_feature"``) or the mean over crops of each crop's norm
+    (``"mean_norm"``, how RTFM averages its feature magnitudes over crops).
     """
+    if video.ndim == 3:
+        if crop_norm == "mean_norm":
+            return clip_norms(video.reshape(-1, video.shape[-1])).reshape(
+                video.shape[:2]).mean(axis=1)
+        video = video.mean(axis=1, dtype=np.float64)
     sq = np.einsum("ij,ij->i", video, video)
     if video.dtype != np.float64 and not np.isfinite(sq).all():
         as64 = np.asarray(video, dtype=np.float64)
@@ -90,10 +100,10 @@ def _kept_indices(rank_labels, n_clusters_found, n_top, keep):
     return np.flatnonzero(rank_labels >= n_top)
 
 
-def _fit_chunk(videos, start, n_clusters, algorithm, n_init, seeds):
+def _fit_chunk(videos, start, n_clusters, algorithm, n_init, seeds, crop_norm):
     out = []
     for j, video in enumerate(videos):
-        norms = clip_norms(video)
+        norms = clip_norms(video, crop_norm)
         if not np.isfinite(norms).all():
             if not np.isfinite(video).all():
                 _raise_nonfinite(video, start + j)
@@ -226,6 +236,7 @@ class FeatureNormClusterUndersampler(BaseVideoTransformer):
         "random_state": ["random_state"],
         "n_jobs": [numbers.Integral, None],
         "scaler": [HasMethods(["fit", "transform"]), None],
+        "crop_norm": [StrOptions({"mean_feature", "mean_norm"})],
     }
 
     def __init__(
@@ -240,6 +251,7 @@ class FeatureNormClusterUndersampler(BaseVideoTransformer):
         random_state=None,
         n_jobs=None,
         scaler=None,
+        crop_norm="mean_feature",
     ):
         self.n_clusters = n_clusters
         self.n_top = n_top
@@ -250,6 +262,7 @@ class FeatureNormClusterUndersampler(BaseVideoTransformer):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.scaler = scaler
+        self.crop_norm = crop_norm
 
     def _validate_all_params(self):
         self._validate_params()
@@ -292,7 +305,8 @@ class FeatureNormClusterUndersampler(BaseVideoTransformer):
         bounds = np.linspace(0, len(videos), n_chunks + 1).astype(int)
         chunks = Parallel(n_jobs=n_chunks, prefer="threads")(
             delayed(_fit_chunk)(
-                videos[lo:hi], lo, self.n_clusters, self.algorithm, self.n_init, seeds
+                videos[lo:hi], lo, self.n_clusters, self.algorithm, self.n_init, seeds,
+                self.crop_norm,
             )
             for lo, hi in zip(bounds[:-1], bounds[1:])
         )

@@ -9,6 +9,7 @@ def pad_videos(videos, *, dtype=np.float32, length=None):
     Parameters
     ----------
     videos : sequence of ndarray of shape (n_clips_i, n_features)
+        or (n_clips_i, n_crops, n_features), all of the same trailing shape
     dtype : dtype, default=np.float32
     length : int, default=None
         Padded length; the longest video when None.
@@ -16,6 +17,7 @@ def pad_videos(videos, *, dtype=np.float32, length=None):
     Returns
     -------
     padded : ndarray of shape (n_videos, length, n_features)
+        (``(n_videos, length, n_crops, n_features)`` for multi-crop videos)
     mask : ndarray of bool of shape (n_videos, length)
         True where a row is a real clip.
 
@@ -29,8 +31,7 @@ def pad_videos(videos, *, dtype=np.float32, length=None):
     """
     lengths = np.fromiter((len(v) for v in videos), dtype=np.int64, count=len(videos))
     t = int(lengths.max()) if length is None else int(length)
-    n_features = videos[0].shape[-1]
-    padded = np.zeros((len(videos), t, n_features), dtype=dtype)
+    padded = np.zeros((len(videos), t, *videos[0].shape[1:]), dtype=dtype)
     for i, video in enumerate(videos):
         padded[i, : len(video)] = video
     mask = np.arange(t)[None, :] < lengths[:, None]

@@ -128,3 +128,22 @@ def test_xd_violence_table_reports_the_published_trapezoid_ap(benchmark_home, tm
     other = reproduce(model="magnitude", n_seeds=1, max_epochs=1, n_clusters=4, n_top=1,
                       n_snippets=4, n_videos=20, n_features=4, progress=False)
     assert "AP_O" not in other["reference"]["Feature norm"]
+
+
+def test_reproduce_the_multi_crop_protocol(benchmark_home, tmp_path):
+    out = io.StringIO()
+    main(["reproduce", "--dataset", "shanghaitech", "--data-home", str(benchmark_home),
+          "--crops", "stack", "--model", "rtfm", "--seeds", "1", "--max-epochs", "1",
+          "--n-clusters", "4", "--n-top", "1", "--n-snippets", "4", "--quiet",
+          "--output-dir", str(tmp_path)], stdout=out)
+    assert "model=rtfm" in out.getvalue() and "| Bot3-Bot3" in out.getvalue()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--dataset", "ucf-crime", "--data-home", ".", "--crops", "stack"], "--model rtfm or"),
+    (["--crops", "first"], "synthetic videos have no crops"),
+])
+def test_crops_option_is_checked(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        main(["reproduce", *argv], stdout=io.StringIO())
+    assert message in capsys.readouterr().err

@@ -1,0 +1,236 @@
+"""RTFMDetector against the official RTFM code (tianyu0207/RTFM) on the same features.
+
+Given a local checkout of the official repository (``--repo``), for each
+seed this script
+
+1. draws one multi-crop synthetic split (``layouts.make_multicrop_split``:
+   a regime of ``make_wsvad_regime``, ``--n-crops`` views per clip) and
+   writes it in RTFM's layout (``layouts.write_rtfm_layout``);
+2. trains the official model with the official ``train()`` step, ``Dataset``
+   (``process_feat`` to 32 segments per crop) and ``main.py``'s loop and
+   optimizer (Adam, lr 1e-3, weight decay 5e-3, ``--batch-size`` normal +
+   ``--batch-size`` abnormal videos per step, loaders re-created when
+   exhausted), for ``--steps`` steps, then scores every test clip with
+   ``test_10crop.test()``'s forward pass (crop-mean scores);
+3. trains ``SnippetReformer(32, boundaries="floor") -> RTFMDetector`` with
+   the library's defaults (joint multi-crop training, ``batch_size`` =
+   2 x ``--batch-size`` videos) for the same number of steps (whole epochs:
+   the nearest multiple of the steps per epoch) and scores the same clips;
+
+and prints frame AUC (mean ± std over seeds), seconds per training step and
+test clips per second for both, with library / official ratios from the same
+run.
+
+The official code is not a dependency: it is imported from ``--repo`` with
+the smallest shims that let it run here, none of which changes a number:
+
+* ``visdom`` (imported by its ``utils.py``) is stubbed; ``np.int`` (removed
+  from numpy) is aliased to ``int``; ``Tensor.cuda()`` returns the tensor
+  when torch has no CUDA (its loss calls ``label.cuda()``);
+* its ``Dataset`` reads the list written here and splits it at the number of
+  abnormal videos (the code hard-codes 810 / 63) without printing the lists;
+* when ``--n-features`` is not 2048 or ``--n-crops`` not 10, ``model.py`` is
+  loaded with those two hard-coded numbers replaced (6 asserted textual
+  substitutions; at 2048 / 10 the file is used unchanged).
+
+Example (about 20 minutes on 2 CPU cores)::
+
+    git clone https://github.com/tianyu0207/RTFM /tmp/RTFM
+    python benchmarks/parity/rtfm.py --repo /tmp/RTFM --seeds 3 --steps 300 \\
+        --n-features 128 --n-crops 3 --batch-size 16
+"""
+
+import argparse
+import importlib.util
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from layouts import make_multicrop_split, write_rtfm_layout  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+
+from sklearn_wsvad import SnippetReformer, frame_roc_auc_score, score_clips  # noqa: E402
+from sklearn_wsvad.models import RTFMDetector  # noqa: E402
+
+#: model.py's hard-coded feature size (2048) and crop count (10)
+_MODEL_SUBSTITUTIONS = [
+    ("self.Aggregate = Aggregate(len_feature=2048)",
+     "self.Aggregate = Aggregate(len_feature=n_features)"),
+    ("nn.Conv1d(in_channels=2048, out_channels=512, kernel_size=1,",
+     "nn.Conv1d(in_channels=len_feature, out_channels=512, kernel_size=1,"),
+    ("nn.Conv1d(in_channels=2048, out_channels=2048, kernel_size=3,",
+     "nn.Conv1d(in_channels=2048, out_channels=len_feature, kernel_size=3,"),
+    ("nn.BatchNorm1d(2048),", "nn.BatchNorm1d(len_feature),"),
+    ("features[0:self.batch_size*10]", "features[0:self.batch_size*ncrops]"),
+    ("features[self.batch_size*10:]", "features[self.batch_size*ncrops:]"),
+]
+
+
+def import_official(repo, n_features, n_crops, scratch):
+    """The official ``train``, ``dataset`` and ``model`` modules, with the shims."""
+    repo = Path(repo).resolve()
+    if not (repo / "train.py").exists() or not (repo / "model.py").exists():
+        raise SystemExit(f"{repo} is not a checkout of tianyu0207/RTFM (no train.py/model.py)")
+    sys.modules.setdefault("visdom", types.ModuleType("visdom"))
+    if not hasattr(np, "int"):
+        setattr(np, "int", int)  # noqa: B010 (its process_feat uses np.int)
+    if not torch.cuda.is_available():
+        torch.Tensor.cuda = lambda self, *args, **kwargs: self
+    sys.path.insert(0, str(repo))
+    import dataset as official_dataset
+    import train as official_train
+
+    source = (repo / "model.py").read_text()
+    if n_features != 2048 or n_crops != 10:
+        for old, new in _MODEL_SUBSTITUTIONS:
+            if source.count(old) != 1:
+                raise SystemExit(f"model.py changed upstream: {old!r} found "
+                                 f"{source.count(old)} times; update the substitutions")
+            source = source.replace(old, new)
+    path = Path(scratch) / "official_model.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("official_model", path)
+    official_model = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(official_model)
+    return official_train, official_dataset, official_model
+
+
+def _list_dataset(official_dataset, list_file, n_abnormal, *, is_normal=True, test_mode=False):
+    class ListDataset(official_dataset.Dataset):
+        def _parse_list(self):
+            self.list = list(open(list_file))
+            if not self.test_mode:
+                self.list = self.list[n_abnormal:] if self.is_normal else self.list[:n_abnormal]
+
+    args = types.SimpleNamespace(modality="RGB", dataset="parity")
+    return ListDataset(args, is_normal=is_normal, test_mode=test_mode)
+
+
+class _NoViz:
+    def plot_lines(self, *args, **kwargs):
+        pass
+
+
+def run_official(modules, layout, batch_size, steps, n_features, seed):
+    official_train, official_dataset, official_model = modules
+    from torch.utils.data import DataLoader
+
+    torch.manual_seed(seed)  # its loaders shuffle and its dropout draw from torch's RNG
+    loaders = [
+        DataLoader(_list_dataset(official_dataset, layout.train_list, layout.n_abnormal,
+                                 is_normal=normal),
+                   batch_size=batch_size, shuffle=True, num_workers=0, drop_last=True)
+        for normal in (True, False)
+    ]
+    model = official_model.Model(n_features, batch_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=5e-3)
+    start = time.perf_counter()
+    for step in range(steps):
+        if step % len(loaders[0]) == 0:
+            normal_iter = iter(loaders[0])
+        if step % len(loaders[1]) == 0:
+            abnormal_iter = iter(loaders[1])
+        official_train.train(normal_iter, abnormal_iter, model, batch_size, optimizer,
+                             _NoViz(), torch.device("cpu"))
+    train_seconds = time.perf_counter() - start
+
+    test = DataLoader(_list_dataset(official_dataset, layout.test_list, 0, test_mode=True),
+                      batch_size=1, shuffle=False, num_workers=0)
+    scores, n_clips = [], 0
+    start = time.perf_counter()
+    with torch.no_grad():  # test_10crop.test(), kept per video
+        model.eval()
+        for inputs in test:
+            inputs = inputs.permute(0, 2, 1, 3)
+            logits = torch.mean(torch.squeeze(model(inputs=inputs)[6], 1), 0)
+            scores.append(logits.numpy().ravel())
+            n_clips += scores[-1].size
+    test_seconds = time.perf_counter() - start
+    return scores, train_seconds / steps, n_clips / test_seconds
+
+
+def run_library(train, test, batch_size, steps, seed, params):
+    n_batches = int(np.ceil(max(np.bincount(train.target)) / batch_size))
+    epochs = max(1, int(round(steps / n_batches)))
+    pipe = make_pipeline(
+        SnippetReformer(n_snippets=32, boundaries="floor"),
+        RTFMDetector(batch_size=2 * batch_size, max_epochs=epochs, random_state=seed, **params),
+    )
+    start = time.perf_counter()
+    pipe.fit(train.videos, train.target)
+    train_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    scores = score_clips(pipe, test.videos)
+    test_seconds = time.perf_counter() - start
+    n_clips = sum(s.size for s in scores)
+    return scores, train_seconds / (epochs * n_batches), n_clips / test_seconds, epochs * n_batches
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repo", required=True, help="local checkout of tianyu0207/RTFM")
+    parser.add_argument("--regime", default="similar_norm")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--batch-size", type=int, default=32,
+                        help="normal (and abnormal) videos per step, as RTFM's --batch-size")
+    parser.add_argument("--n-features", type=int, default=2048)
+    parser.add_argument("--n-crops", type=int, default=10)
+    parser.add_argument("--n-train", type=int, default=100)
+    parser.add_argument("--n-test", type=int, default=100)
+    parser.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
+                        help="RTFMDetector parameter for the library run (Python literal)")
+    args = parser.parse_args(argv)
+    import ast
+
+    params = {}
+    for item in args.set:
+        key, value = item.split("=", 1)
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+
+    rows = {"official": [], "library": []}
+    with tempfile.TemporaryDirectory() as scratch:
+        modules = import_official(args.repo, args.n_features, args.n_crops, scratch)
+        for seed in range(args.seeds):
+            train, test = make_multicrop_split(
+                args.regime, n_crops=args.n_crops, n_features=args.n_features,
+                n_train=args.n_train, n_test=args.n_test, random_state=seed)
+            layout = write_rtfm_layout(Path(scratch) / f"seed{seed}", train, test)
+            scores, s_step, clips_s = run_official(modules, layout, args.batch_size,
+                                                   args.steps, args.n_features, seed)
+            rows["official"].append((frame_roc_auc_score(test.frame_labels, scores),
+                                     s_step, clips_s, args.steps))
+            scores, s_step, clips_s, steps = run_library(train, test, args.batch_size,
+                                                         args.steps, seed, params)
+            rows["library"].append((frame_roc_auc_score(test.frame_labels, scores),
+                                    s_step, clips_s, steps))
+            print(f"seed {seed}: official AUC {rows['official'][-1][0]:.3f}, "
+                  f"library AUC {rows['library'][-1][0]:.3f}", flush=True)
+
+    print(f"\nRTFM parity: regime={args.regime}, d={args.n_features}, {args.n_crops} crops, "
+          f"{args.batch_size} + {args.batch_size} videos per step, {args.seeds} seeds"
+          + (f", library overrides {params}" if params else ""))
+    print("| code     | steps | frame AUC       | s / step | test clips / s |")
+    print("|----------|-------|-----------------|----------|----------------|")
+    for name, r in rows.items():
+        r = np.array(r)
+        print(f"| {name:<8} | {int(r[0, 3]):>5} | {r[:, 0].mean():.3f} ± {r[:, 0].std():.3f} "
+              f"| {r[:, 1].mean():>8.3f} | {r[:, 2].mean():>14.0f} |")
+    lib, off = np.array(rows["library"]), np.array(rows["official"])
+    print(f"\nlibrary - official AUC: {lib[:, 0].mean() - off[:, 0].mean():+.3f}; "
+          f"s / step ratio (library / official): {lib[:, 1].mean() / off[:, 1].mean():.2f}; "
+          f"clips / s ratio: {lib[:, 2].mean() / off[:, 2].mean():.2f}")
+
+
+if __name__ == "__main__":
+    main()
