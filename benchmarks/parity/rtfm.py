@@ -185,11 +185,14 @@ def main(argv=None):
     parser.add_argument("--n-crops", type=int, default=10)
     parser.add_argument("--n-train", type=int, default=100)
     parser.add_argument("--n-test", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads for both codes (default: 1)")
     parser.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
                         help="RTFMDetector parameter for the library run (Python literal)")
     args = parser.parse_args(argv)
     import ast
 
+    torch.set_num_threads(args.threads)
     params = {}
     for item in args.set:
         key, value = item.split("=", 1)

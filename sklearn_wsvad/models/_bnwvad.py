@@ -331,7 +331,8 @@ class BNWVADDetector(BaseVideoMILNet):
 
     Canonical pipeline (training videos resampled to 200 snippets)::
 
-        make_pipeline(FeatureNormClusterUndersampler(), SnippetReformer(n_snippets=200),
+        make_pipeline(FeatureNormClusterUndersampler(),
+                      SnippetReformer(n_snippets=200, boundaries="floor"),
                       BNWVADDetector())
 
     Ablations: normal loss only, ``mpp_weights=(0, 0)``; MPP without the

@@ -224,7 +224,7 @@ class CrossBatchClusteringLoss(nn.Module):
       the video label, averaged over the videos of the batch
       (``kmax_loss="snippet_bce"``); ``kmax_loss="mean_score"`` takes instead
       the BCE of the mean top-k score (the form RTFM and
-      :class:`MagnitudeMILClassifier` use). The two differ in their gradients: for
+      :class:`MagnitudeMILDetector` use). The two differ in their gradients: for
       top-k scores {0.9, 0.1} of an abnormal video, eq. 2 gives
       ``-1 / (k s)`` = -0.56 and -5 (the low score pulled hardest), the mean
       form -1 and -1;

@@ -34,8 +34,9 @@ def pad_collate(batch):
     Returns
     -------
     X : dict
-        ``{"x": float32 tensor (b, t_max, d), "mask": bool tensor (b, t_max)}``,
-        which skorch passes to ``module.forward(x, mask)``.
+        ``{"x": float32 tensor (b, t_max, d), "mask": bool tensor (b, t_max)}``
+        (``x`` is ``(b, t_max, c, d)`` for videos of ``c`` crops), which skorch
+        passes to ``module.forward(x, mask)``.
     y : float32 tensor of shape (b,)
     """
     videos, labels = zip(*batch)

@@ -180,7 +180,8 @@ class MILRankingDetector(BaseVideoMILNet):
     ``inference="snippets"``::
 
         make_pipeline(FeatureNormClusterUndersampler(),
-                      SnippetReformer(n_snippets=32, inference="snippets"),
+                      SnippetReformer(n_snippets=32, boundaries="sultani",
+                                      inference="snippets"),
                       MILRankingDetector())
 
     Used alone, the model trains on the rows it is given (padded and masked).
