@@ -103,7 +103,8 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
     _scores_are_probabilities = False
 
     #: Whether videos may carry a crop axis ``(n_clips, n_crops, n_features)``:
-    #: each crop is then a separate bag in training, and scores are averaged
+    #: by default each crop is then a separate bag in training (a subclass may
+    #: train the crops jointly, as RTFMDetector does), and scores are averaged
     #: over the crops of a video at inference.
     _accepts_crops = False
 
@@ -233,8 +234,9 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         X : sequence of ndarray of shape (n_clips_i, n_features)
             Training videos (typically snippets from
             :class:`~sklearn_wsvad.SnippetReformer`). Models that accept
-            crops also take ``(n_clips_i, n_crops, n_features)`` videos, each
-            crop a separate bag with the video's label.
+            crops also take ``(n_clips_i, n_crops, n_features)`` videos (each
+            crop a separate bag with the video's label, or the crops trained
+            jointly: see the model).
         y : array-like of shape (n_videos,)
             0 for normal and 1 for abnormal videos; both must occur.
 

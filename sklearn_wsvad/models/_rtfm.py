@@ -259,6 +259,11 @@ class RTFMLoss(nn.Module):
                  selection_dropout=0.7, lambda_smooth=8e-4, lambda_sparse=8e-3,
                  pairing="aligned", regularizer="official"):
         super().__init__()
+        if pairing not in ("aligned", "all") or regularizer not in ("official", "per_video"):
+            raise ValueError(
+                "pairing must be 'aligned' or 'all' and regularizer 'official' or "
+                f"'per_video'; got {pairing!r} and {regularizer!r}."
+            )
         self.k = k
         self.margin = margin
         self.lambda_mag = lambda_mag

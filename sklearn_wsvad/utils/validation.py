@@ -131,9 +131,9 @@ def check_videos(
                 ) from None
         if video.ndim not in expected_ndim:
             crop_hint = (
-                " Multi-crop features (n_clips, n_crops, n_features) go through the "
-                "loaders' crops= option or to a model that accepts crops "
-                "(RTFMDetector, BNWVADDetector), not directly to this step."
+                " Multi-crop features (n_clips, n_crops, n_features) are taken by the "
+                "refinement steps and by RTFMDetector and BNWVADDetector; for this "
+                "step, load them with the loaders' crops='mean' (or 'first') option."
                 if video.ndim == 3
                 else ""
             )
