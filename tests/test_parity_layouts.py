@@ -66,6 +66,19 @@ def test_per_crop_layout_is_read_back_by_the_loader(split, tmp_path):
     np.testing.assert_array_equal(np.asarray(back.videos[1]), train.videos[1])
 
 
+def test_xd_lists_put_abnormal_crop_files_first(split, tmp_path):
+    train, test = split
+    out = layouts.write_per_crop_layout(tmp_path / "features", train, test)
+    n_abnormal = layouts.write_xd_lists(tmp_path, out)
+    lines = (tmp_path / "list" / "XD_Train.list").read_text().split()
+    assert n_abnormal == 3 * int(train.target.sum()) and len(lines) == 3 * len(train.target)
+    assert not any("_label_A" in line for line in lines[:n_abnormal])
+    assert all("_label_A" in line for line in lines[n_abnormal:])
+    assert sorted(lines) == sorted(out.train_list.read_text().split())
+    test_lines = (tmp_path / "list" / "XD_Test.list").read_text().split()
+    assert test_lines == out.test_list.read_text().split()
+
+
 def test_sultani_layout_pools_by_the_matlab_rule_and_normalises(split, tmp_path):
     train, test = split
     out = layouts.write_sultani_layout(tmp_path, train, test)
@@ -75,3 +88,8 @@ def test_sultani_layout_pools_by_the_matlab_rule_and_normalises(split, tmp_path)
     pooled = SnippetReformer(boundaries="sultani").fit_transform([train.videos[0].mean(axis=1)])[0]
     np.testing.assert_allclose(seg, pooled / np.linalg.norm(pooled, axis=1, keepdims=True),
                                atol=1e-6)
+    lines = out["train_annotation"].read_text().split()
+    names, frames = lines[0::2], lines[1::2]
+    assert names == [f"train/{n}.mp4" for n in train.names]
+    assert frames == [str(16 * len(v)) for v in train.videos]
+    assert ["Normal" in n for n in names] == [y == 0 for y in train.target]

@@ -32,6 +32,7 @@ __all__ = [
     "make_multicrop_split",
     "write_rtfm_layout",
     "write_per_crop_layout",
+    "write_xd_lists",
     "write_sultani_layout",
 ]
 
@@ -138,12 +139,33 @@ def write_per_crop_layout(root, train, test):
     return Bunch(**out)
 
 
+def write_xd_lists(workdir, layout):
+    """BN-WVAD's list files for a :func:`write_per_crop_layout` under ``workdir``.
+
+    ``list/XD_Train.list`` holds the training crop files abnormal first (the
+    code splits the list by a count) and ``list/XD_Test.list`` the test crop
+    files in order (the crops of a video consecutive), as the code reads them
+    from its working directory. Returns the number of abnormal crop files.
+    """
+    (Path(workdir) / "list").mkdir(parents=True, exist_ok=True)
+    lines = Path(layout.train_list).read_text().split()
+    abnormal = [line for line in lines if "_label_A" not in line]
+    normal = [line for line in lines if "_label_A" in line]
+    (Path(workdir) / "list" / "XD_Train.list").write_text("\n".join(abnormal + normal) + "\n")
+    (Path(workdir) / "list" / "XD_Test.list").write_text(Path(layout.test_list).read_text())
+    return len(abnormal)
+
+
 def write_sultani_layout(root, train, test, n_segments=32):
     """Sultani et al.'s text layout under ``root``: ``<split>/<name>.txt``.
 
     Each file holds ``n_segments`` rows of features, the crop-mean clips pooled
     by the MATLAB rule (``SnippetReformer(boundaries="sultani")``) and each
     segment divided by its L2 norm, as ``Save_C3DFeatures_32Segments.m`` does.
+    ``Train_Annotation.txt`` lists the training videos as the PyTorch port's
+    file of that name does (``<split>/<name>.mp4 <n_frames>``, 16 frames per
+    clip; the port reads ``<features_path>/<split>/<name>.txt`` and calls a
+    video normal when its path contains ``Normal``).
     """
     root = Path(root)
     reformer = SnippetReformer(n_snippets=n_segments, boundaries="sultani")
@@ -159,4 +181,8 @@ def write_sultani_layout(root, train, test, n_segments=32):
             np.savetxt(path, seg, fmt="%.6f")
             paths.append(path)
         out[split] = paths
+    lines = [f"train/{name}.mp4 {16 * len(video)}"
+             for name, video in zip(train.names, train.videos)]
+    (root / "Train_Annotation.txt").write_text("\n".join(lines) + "\n")
+    out["train_annotation"] = root / "Train_Annotation.txt"
     return Bunch(**out)

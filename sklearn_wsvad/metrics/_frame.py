@@ -1,5 +1,7 @@
 """Frame-level metrics of clip scores (micro-averaged over videos)."""
 
+import numbers
+
 import numpy as np
 from sklearn.metrics import (
     auc,
@@ -8,6 +10,7 @@ from sklearn.metrics import (
     roc_auc_score,
     roc_curve,
 )
+from sklearn.utils import check_consistent_length, column_or_1d
 
 from ..utils.validation import check_frame_labels
 
@@ -41,6 +44,32 @@ def _check_clip_scores(clip_scores):
     return out
 
 
+def _check_frames_per_clip(frames_per_clip):
+    if (isinstance(frames_per_clip, (bool, np.bool_))
+            or not isinstance(frames_per_clip, (numbers.Integral, np.integer))
+            or frames_per_clip < 1):
+        raise ValueError(
+            f"frames_per_clip must be a positive integer (16 for the benchmarks' "
+            f"16-frame clips); got {frames_per_clip!r}."
+        )
+    return int(frames_per_clip)
+
+
+def _check_n_frames(n_frames, n_videos):
+    counts = np.asarray(n_frames)
+    if counts.ndim != 1 or counts.size != n_videos:
+        raise ValueError(
+            f"n_frames must hold one frame count per video: expected {n_videos} "
+            f"counts, got an array of shape {counts.shape}."
+        )
+    if counts.size and (counts.dtype.kind not in "iu" or counts.min() < 1):
+        bad = [c for c in counts.tolist() if not isinstance(c, int) or c < 1]
+        raise ValueError(
+            f"n_frames must be positive integers (frames of each video); got {bad[:3]}."
+        )
+    return counts.astype(np.intp)
+
+
 def expand_clip_scores(clip_scores, n_frames=None, *, frames_per_clip=16):
     """Frame scores from clip scores: each repeated ``frames_per_clip`` times.
 
@@ -65,8 +94,11 @@ def expand_clip_scores(clip_scores, n_frames=None, *, frames_per_clip=16):
     [[0.1, 0.1, 0.9, 0.9, 0.9]]
     """
     scores = _check_clip_scores(clip_scores)
+    frames_per_clip = _check_frames_per_clip(frames_per_clip)
     if n_frames is None:
         n_frames = [s.size * frames_per_clip for s in scores]
+    else:
+        n_frames = _check_n_frames(n_frames, len(scores))
     out = []
     for s, n in zip(scores, n_frames):
         frames = np.repeat(s, frames_per_clip)[:n]
@@ -211,6 +243,27 @@ def equal_error_rate(y_true, y_score):
     >>> equal_error_rate([0, 1], [0.2, 0.7])
     0.0
     """
+    y_true = column_or_1d(y_true)
+    y_score = column_or_1d(y_score)
+    check_consistent_length(y_true, y_score)
+    if y_true.size == 0:
+        raise ValueError("equal_error_rate needs at least one sample; got empty arrays.")
+    if not np.isin(y_true, (0, 1)).all():
+        raise ValueError(
+            "y_true must hold 0 (normal) and 1 (abnormal) labels; got values "
+            f"{np.unique(y_true)[:5].tolist()}."
+        )
+    if y_true.min() == y_true.max():
+        raise ValueError(
+            f"All {y_true.size} labels are {int(y_true[0])}; the equal error rate "
+            "needs both normal (0) and abnormal (1) samples."
+        )
+    y_score = np.asarray(y_score, dtype=np.float64)
+    if not np.isfinite(y_score).all():
+        raise ValueError(
+            f"y_score contains NaN or infinity (first at index "
+            f"{int(np.flatnonzero(~np.isfinite(y_score))[0])}); scores must be finite."
+        )
     fpr, tpr, _ = roc_curve(y_true, y_score)
     gap = (1.0 - tpr) - fpr
     i = int(np.argmax(gap <= 0))

@@ -2,6 +2,7 @@
 
 import contextlib
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -38,6 +39,42 @@ def _forked_torch_rng(seed, device):
     with torch.random.fork_rng(devices=devices):
         torch.random.manual_seed(seed)
         yield
+
+
+def _buffers(module):
+    """The buffers of a module, or of the module under ``torch.compile``."""
+    return getattr(module, "_orig_mod", module)._buffers
+
+
+#: Clips per piece when a model whose scores depend on a bounded context
+#: (``_score_halo``) scores a longer video (16384 clips of 2048 float32
+#: features: 128 MiB per copy).
+_SCORE_CHUNK_CLIPS = 16384
+
+
+def _chunk_bags(bags, halo, chunk):
+    """Pieces to score and how to rebuild each bag's scores from them.
+
+    Returns ``pieces`` (arrays, views of the bags) and, per bag, a list of
+    ``(piece index, slice of that piece's scores to keep)``. With ``halo``
+    None, or a bag of at most ``chunk`` rows, the bag is one piece; otherwise
+    pieces of ``chunk`` rows plus ``halo`` rows of context on each side.
+    """
+    pieces, keep = [], []
+    for bag in bags:
+        n = len(bag)
+        if halo is None or n <= chunk:
+            keep.append([(len(pieces), slice(0, n))])
+            pieces.append(bag)
+            continue
+        parts = []
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            lo, hi = max(0, start - halo), min(n, stop + halo)
+            parts.append((len(pieces), slice(start - lo, stop - lo)))
+            pieces.append(bag[lo:hi])
+        keep.append(parts)
+    return pieces, keep
 
 
 def _split_crops(videos):
@@ -179,13 +216,75 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
 
     # ---- skorch plumbing -----------------------------------------------------
     def initialize_module(self):
-        kwargs = {
-            "n_features": self.n_features_in_,
-            **self._module_params(),
-            **self.get_params_for("module"),
-        }
+        module_params = self.get_params_for("module")
+        if not hasattr(self, "n_features_in_"):
+            # initialize() before fit (e.g. to load_params into a fresh estimator)
+            if "n_features" not in module_params:
+                raise ValueError(
+                    f"{type(self).__name__}.initialize() before fit needs the feature "
+                    "dimension: pass it as module__n_features, e.g. "
+                    f"{type(self).__name__}(module__n_features=2048).initialize(), then "
+                    "load_params(...). fit() sets it from the data."
+                )
+            self.n_features_in_ = int(module_params["n_features"])
+            self.classes_ = np.array([0, 1])
+        elif module_params.get("n_features", self.n_features_in_) != self.n_features_in_:
+            raise ValueError(
+                f"module__n_features={module_params['n_features']} but the data have "
+                f"{self.n_features_in_} features; drop module__n_features (fit sets the "
+                "input size from the data)."
+            )
+        kwargs = {"n_features": self.n_features_in_, **self._module_params(), **module_params}
         self.module_ = self.initialized_instance(self.module, kwargs)
+        self._attach_input_scaling()
         return self
+
+    def _attach_input_scaling(self):
+        """Keep the input statistics on the module as float64 buffers.
+
+        Every route that saves and restores the module's state (pickle,
+        ``save_params`` / ``load_params``, skorch's ``Checkpoint`` /
+        ``LoadInitState``) then carries them. Before ``fit`` has computed them
+        (``initialize()`` on a fresh estimator) they are the identity, until
+        ``load_params`` brings the saved ones.
+        """
+        if self.input_scaling is None:
+            for name in ("input_mean", "input_scale"):  # a reused module instance
+                self.module_._buffers.pop(name, None)
+            return
+        stats = getattr(self, "_input_stats", None)
+        if stats is None:
+            stats = (np.zeros(self.n_features_in_), np.ones(self.n_features_in_))
+        for name, value in zip(("input_mean", "input_scale"), stats):
+            self.module_.register_buffer(name, torch.as_tensor(value, dtype=torch.float64))
+
+    def __setstate__(self, state):
+        # estimators pickled before the statistics moved onto the module kept
+        # them as attributes: move them, so that they keep scaling the input
+        legacy = {k: state.pop(k, None) for k in ("input_mean_", "input_scale_")}
+        super().__setstate__(state)
+        module = self.__dict__.get("module_")
+        if legacy["input_mean_"] is not None and module is not None:
+            for name in ("input_mean", "input_scale"):
+                value = torch.as_tensor(legacy[name + "_"], dtype=torch.float64)
+                getattr(module, "_orig_mod", module).register_buffer(
+                    name, value.to(next(module.parameters()).device))
+
+    def _input_statistic(self, name):
+        if "module_" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__} is not fitted: no {name}_ yet.")
+        value = _buffers(self.module_).get(name)
+        return None if value is None else value.detach().cpu().numpy()
+
+    @property
+    def input_mean_(self):
+        """Per-feature mean of ``input_scaling`` (None without it)."""
+        return self._input_statistic("input_mean")
+
+    @property
+    def input_scale_(self):
+        """Per-feature scale of ``input_scaling`` (None without it)."""
+        return self._input_statistic("input_scale")
 
     def initialize_criterion(self):
         kwargs = {**self._criterion_params(), **self.get_params_for("criterion")}
@@ -215,6 +314,15 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         mask = to_tensor(X["mask"], device=self.device)
         y_true = to_tensor(y_true, device=self.device)
+        scores = self._batch_scores(y_pred)
+        if not torch.isfinite(scores[mask]).all():
+            raise FloatingPointError(
+                f"{type(self).__name__} produced non-finite scores in training (epoch "
+                f"{len(self.history)}): the computation overflowed float32. The "
+                f"features are too large for it (largest |value| in this batch: "
+                f"{float(X['x'].abs().max()):.3g}); rescale them, e.g. with "
+                "input_scaling='standard' (the default) or ClipStandardScaler."
+            )
         return self.criterion_(y_pred, y_true, mask)
 
     # ---- fitting -------------------------------------------------------------
@@ -246,7 +354,9 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         """
         self._check_params()
         self._check_cuda_available()
-        videos, y = self._check_training_data(X, y)
+        warm = self.warm_start and self.initialized_
+        # a warm start continues the fitted module: the data must match its input size
+        videos, y = self._check_training_data(X, y, self.n_features_in_ if warm else None)
         self.n_features_in_ = videos[0].shape[-1]
         self.classes_ = np.array([0, 1])
         rng = check_random_state(self.random_state)
@@ -260,15 +370,35 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
             super().partial_fit(videos, y)
         return self
 
+    def fit_loop(self, X, y=None, *args, **kwargs):
+        """skorch's training loop, which warns when it is interrupted.
+
+        skorch ends ``fit`` quietly on ``KeyboardInterrupt`` (Ctrl-C); the
+        estimator then holds the weights reached so far. This says so, with
+        the number of epochs completed, before skorch swallows the interrupt.
+        """
+        try:
+            return super().fit_loop(X, y, *args, **kwargs)
+        except KeyboardInterrupt:
+            done = sum("train_loss" in row for row in self.history)
+            warnings.warn(
+                f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) after "
+                f"{done} completed epoch(s); the estimator keeps the weights reached so "
+                "far and can score. Call partial_fit to train further.",
+                UserWarning,
+                stacklevel=2,
+            )
+            raise
+
     def _fit_input_scaling(self, videos):
         """Per-feature mean and scale over every row (and crop) ``fit`` sees."""
         if self.input_scaling is None:
-            self.input_mean_ = self.input_scale_ = None
+            self._input_stats = None
             return
         mean, var, _ = _pooled_mean_var(v.reshape(-1, v.shape[-1]) for v in videos)
         scale = np.sqrt(var)
         scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
-        self.input_mean_, self.input_scale_ = mean, scale
+        self._input_stats = (mean, scale)  # moved onto the module by initialize()
 
     def scale_batch(self, X):
         """The padded batch ``X`` (dict of ``x``, ``mask``) as the module sees it.
@@ -277,13 +407,17 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         the statistics of the training rows; padded rows stay 0.
         """
         X = to_tensor(X, device=self.device)
-        if getattr(self, "input_mean_", None) is None:
+        mean = _buffers(self.module_).get("input_mean")  # the statistics of fit, if any
+        if mean is None:
             return X
         x, mask = X["x"], X["mask"]
-        mean = torch.as_tensor(self.input_mean_, dtype=x.dtype, device=x.device)
-        scale = torch.as_tensor(self.input_scale_, dtype=x.dtype, device=x.device)
-        real = mask.reshape(*mask.shape, *[1] * (x.ndim - 2)).to(x.dtype)
-        return {**X, "x": (x - mean) / scale * real}
+        # (x - mean) / scale: the subtraction first (features may share a large
+        # offset), then one in-place product with 1 / scale
+        inv = (1.0 / _buffers(self.module_)["input_scale"]).to(dtype=x.dtype, device=x.device)
+        x = (x - mean.to(dtype=x.dtype, device=x.device)).mul_(inv)
+        if not bool(mask.all()):  # padded rows back to 0
+            x.mul_(mask.reshape(*mask.shape, *[1] * (x.ndim - 2)).to(x.dtype))
+        return {**X, "x": x}
 
     def infer(self, x, **fit_params):
         return super().infer(self.scale_batch(x), **fit_params)
@@ -293,7 +427,8 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         validated training data (e.g. to initialise prototypes from it)."""
 
     def _check_training_data(self, X, y, n_features=None):
-        videos = check_videos(X, n_features=n_features, allow_crops=self._accepts_crops)
+        videos = check_videos(X, n_features=n_features, allow_crops=self._accepts_crops,
+                              compute_dtype=np.float32)
         y = check_video_labels(y, n_videos=len(videos))
         check_both_classes(y, type(self).__name__)
         return videos, y
@@ -314,7 +449,14 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         if not self.initialized_:
             return self.fit(X, y)
         videos, y = self._check_training_data(X, y, n_features=self.n_features_in_)
-        return super().partial_fit(videos, y)
+        # a fresh seed for this call, derived from the fit's seed and the epochs
+        # done so far: identical calls give identical weights, and the global
+        # torch RNG is left as it was
+        seed = np.random.SeedSequence([self.training_seed_, len(self.history_)])
+        self.training_seed_ = int(seed.generate_state(1)[0] % np.iinfo(np.int32).max)
+        with _forked_torch_rng(self.training_seed_, self.device):
+            super().partial_fit(videos, y)
+        return self
 
     # ---- prediction ----------------------------------------------------------
     def _batch_scores(self, output):
@@ -336,13 +478,56 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
             crops), a clip's score is the mean over its crops.
         """
         self.check_is_fitted()
-        videos = check_videos(X, n_features=self.n_features_in_, allow_crops=self._accepts_crops)
+        videos = check_videos(X, n_features=self.n_features_in_, allow_crops=self._accepts_crops,
+                              compute_dtype=np.float32)
         bags, owner = _split_crops(videos)
+        pieces, keep = _chunk_bags(bags, self._score_halo(), _SCORE_CHUNK_CLIPS)
+        scores = self._score_bags(pieces)
+        bag_scores = [None] * len(bags)
+        for i, parts in enumerate(keep):
+            bag_scores[i] = (scores[parts[0][0]][parts[0][1]] if len(parts) == 1 else
+                             np.concatenate([scores[j][cut] for j, cut in parts]))
+        for i, scores in enumerate(bag_scores):
+            if not np.isfinite(scores).all():
+                clip = int(np.flatnonzero(~np.isfinite(scores))[0])
+                raise FloatingPointError(
+                    f"{type(self).__name__} scored video {owner[i]} non-finite (first at "
+                    f"clip {clip}): the computation overflowed float32. Its features "
+                    "are too large for the model; rescale them as in training (e.g. "
+                    "input_scaling='standard', the default, or ClipStandardScaler)."
+                )
+        if len(bags) == len(videos):
+            return bag_scores
+        # multi-crop videos: a clip's score is the mean over its crops
+        per_video = [[] for _ in videos]
+        for i, scores in zip(owner, bag_scores):
+            per_video[i].append(scores)
+        return [np.mean(s, axis=0) for s in per_video]
+
+    def _score_halo(self):
+        """Clips of context on each side that a clip's score depends on.
+
+        None (the default): the whole video (global attention, a graph, a
+        non-local block), so a video is scored in one piece. An integer lets
+        :meth:`score_clips` score a long video in overlapping pieces of
+        ``_SCORE_CHUNK_CLIPS`` clips with that many clips of context each side:
+        the same scores, memory bounded by the piece.
+        """
+        return None
+
+    def _score_bags(self, bags):
+        """Scores of every bag (2-D), batching bags of equal length only."""
         # bags sorted by length, batched with bags of the same length only
         lengths = np.array([len(b) for b in bags])
         order = np.argsort(lengths, kind="stable")
         sorted_scores = []
+        groups = []
         for group in _low_padding_groups(lengths[order]):
+            # long bags: at most _SCORE_CHUNK_CLIPS rows per batch (or one bag)
+            per_batch = max(1, _SCORE_CHUNK_CLIPS // int(lengths[order[group.stop - 1]]))
+            groups.extend(slice(start, min(start + per_batch, group.stop))
+                          for start in range(group.start, group.stop, per_batch))
+        for group in groups:
             dataset = VideoDataset([bags[i] for i in order[group]])
             for batch in self.get_iterator(dataset, training=False):
                 with torch.no_grad():
@@ -353,13 +538,7 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         bag_scores = [None] * len(bags)
         for i, scores in zip(order, sorted_scores):
             bag_scores[i] = scores
-        if len(bags) == len(videos):
-            return bag_scores
-        # multi-crop videos: a clip's score is the mean over its crops
-        per_video = [[] for _ in videos]
-        for i, scores in zip(owner, bag_scores):
-            per_video[i].append(scores)
-        return [np.mean(s, axis=0) for s in per_video]
+        return bag_scores
 
     def _video_scores(self, clip_scores):
         """Video score from its clip scores (the MIL max)."""

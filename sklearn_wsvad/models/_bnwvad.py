@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ._base import BaseVideoMILNet
+from ._functional import row_blocks
 from ._rtfm import MaskedBatchNorm1d
 
 __all__ = [
@@ -45,6 +46,11 @@ class LocalGlobalAttention(nn.Module):
     Padding: padded keys get no weight in either branch and their values are
     zeroed; the kernel and its sums cover the video's real steps only, so a
     real step's output never depends on padding.
+
+    Without a gradient (scoring), query rows are taken in blocks of at most
+    ``2**22`` attention entries over the batch (or one row): the same outputs,
+    memory linear in the video's length, time quadratic (the attention is
+    global).
     """
 
     def __init__(self, dim, heads=4, dim_head=128, dropout=0.0, kernel_normalization="column"):
@@ -66,16 +72,41 @@ class LocalGlobalAttention(nn.Module):
                       for z in self.to_qkvt(x).chunk(4, dim=-1))  # b x h x t x dh
         keys = mask[:, None, None, :]  # b x 1 x 1 x t
         real = mask[:, None, :, None].to(x.dtype)  # b x 1 x t x 1
-        v, u = v * real, u * real  # padded values can never mix in
-        dots = (q @ k.transpose(-1, -2)) * self.scale
-        attn = torch.softmax(dots.masked_fill(~keys, float("-inf")), dim=-1)
+        # a batch without padding (equal-length videos, as score_clips batches
+        # them) shares one kernel over videos and heads
+        padded = not bool(mask.all())
+        if padded:
+            v, u = v * real, u * real  # padded values can never mix in
         steps = torch.arange(t, device=x.device, dtype=x.dtype)
-        local = torch.exp(-(steps[None, :] - steps[:, None]).abs() / math.e)  # t x t
-        local = local[None, None] * keys * real  # b x 1 x t x t, real x real entries
-        axis = -2 if self.kernel_normalization == "column" else -1
-        # a padded query or key far from every real step underflows to all zeros
-        local = local / local.sum(dim=axis, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
-        out = torch.cat([attn @ v, local @ u], dim=-1)  # b x h x t x 2dh
+        tiny = torch.finfo(x.dtype).tiny
+
+        def kernel(start, stop):  # rows start..stop-1 of exp(-|i - j| / e)
+            local = torch.exp(-(steps[None, :] - steps[start:stop, None]).abs() / math.e)
+            # real x real entries only
+            return local[None, None] * keys * real[:, :, start:stop] if padded else local
+
+        # scoring takes query rows in blocks (row_blocks), so no b x h x t x t
+        # tensor is formed for a long video; with a gradient, one block
+        blocks = row_blocks(t, b * self.heads * t)
+        column = self.kernel_normalization == "column"
+        if column:  # every column's sum over the real rows, block by block
+            col_sums = sum(kernel(i, j).sum(dim=-2, keepdim=True) for i, j in blocks)
+        u_rows = None if padded else u.permute(2, 0, 1, 3).reshape(t, -1)  # t x (b h dh)
+        out = []
+        for i, j in blocks:
+            dots = (q[:, :, i:j] @ k.transpose(-1, -2)) * self.scale
+            attn = torch.softmax(dots.masked_fill(~keys, float("-inf")) if padded else dots,
+                                 dim=-1)
+            local = kernel(i, j)
+            sums = col_sums if column else local.sum(dim=-1, keepdim=True)
+            # a padded query or key far from every real step underflows to all zeros
+            local = local / sums.clamp_min(tiny)
+            if padded:
+                smoothed = local @ u  # b x h x rows x dh
+            else:  # one (rows x t) @ (t x b h dh) product
+                smoothed = (local @ u_rows).reshape(j - i, b, self.heads, -1).permute(1, 2, 0, 3)
+            out.append(torch.cat([attn @ v, smoothed], dim=-1))  # b x h x rows x 2dh
+        out = out[0] if len(out) == 1 else torch.cat(out, dim=2)
         return self.to_out(out.transpose(1, 2).reshape(b, t, -1))
 
 
@@ -103,12 +134,15 @@ class Enhancer(nn.Module):
 
     def forward(self, x, mask):
         """``x``: b x t x d; returns b x t x dim."""
-        m = mask[..., None].to(x.dtype)
-        h = torch.relu(self.embed((x * m).transpose(1, 2))).transpose(1, 2) * m
+        # padded steps are zeroed after every layer (nothing to do in a batch
+        # of equal-length videos)
+        m = mask[..., None].to(x.dtype) if not bool(mask.all()) else None
+        h = torch.relu(self.embed((x if m is None else x * m).transpose(1, 2))).transpose(1, 2)
         for norm1, attn, norm2, mlp in self.layers:
+            h = h if m is None else h * m
             h = h + attn(norm1(h), mask)
-            h = (h + mlp(norm2(h))) * m
-        return h
+            h = h + mlp(norm2(h))
+        return h if m is None else h * m
 
 
 class BNWVADModule(nn.Module):
@@ -326,8 +360,10 @@ class BNWVADDetector(BaseVideoMILNet):
     cut, gradient clipping at 1.0.
 
     Multi-crop videos ``(n_clips, n_crops, n_features)`` given to the model
-    directly train as one bag per crop, and a clip's score is the mean over
-    its crops (the paper's 10-crop / 5-crop aggregation).
+    directly train as one bag per crop, as the official code does (its list
+    holds one line per crop file, each a training video; the crop averaging
+    in its selection only runs with ``n_crops=1`` in training), and a clip's
+    score is the mean over its crops (its test protocol).
 
     Canonical pipeline (training videos resampled to 200 snippets)::
 

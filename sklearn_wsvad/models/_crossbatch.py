@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 
 from ._base import BaseVideoMILNet
 from ._data import pad_collate
-from ._functional import masked_topk
+from ._functional import masked_topk, row_blocks
 
 __all__ = [
     "video_adjacency",
@@ -49,19 +49,50 @@ def video_adjacency(x, mask, threshold=0.7, proximity_scale=1.0):
     -------
     adjacency : tensor (b, t, t)
     """
-    t = x.shape[1]
-    m = mask.to(x.dtype)
-    both = m[:, :, None] * m[:, None, :]  # b x t x t, 1 where both steps are real
-    eye = torch.eye(t, dtype=torch.bool, device=x.device)
-    xn = F.normalize(x, dim=-1)
-    cos = (xn @ xn.transpose(1, 2)).masked_fill(eye, 1.0)
+    return _adjacency_rows(F.normalize(x, dim=-1), mask.to(x.dtype), 0, x.shape[1],
+                           threshold, proximity_scale)
+
+
+def _adjacency_rows(xn, m, start, stop, threshold, proximity_scale):
+    """Rows ``start..stop-1`` of :func:`video_adjacency` (b x rows x t), from
+    the unit-norm features ``xn`` and the float mask ``m``. Every operation
+    is row-wise, so the rows of a block equal those of the whole matrix."""
+    t = xn.shape[1]
+    both = m[:, start:stop, None] * m[:, None, :]  # 1 where both steps are real
+    rows = torch.arange(start, stop, device=xn.device)
+    eye = rows[:, None] == torch.arange(t, device=xn.device)[None, :]
+    cos = (xn[:, start:stop] @ xn.transpose(1, 2)).masked_fill(eye, 1.0)
     sim = torch.where(cos > threshold, cos, torch.zeros_like(cos)) * both
-    steps = torch.arange(t, device=x.device, dtype=x.dtype)
-    prox = torch.exp(-(steps[:, None] - steps[None, :]).abs() / proximity_scale) * both
-    tiny = torch.finfo(x.dtype).tiny
+    steps = torch.arange(t, device=xn.device, dtype=xn.dtype)
+    prox = torch.exp(-(steps[start:stop, None] - steps[None, :]).abs() / proximity_scale) * both
+    tiny = torch.finfo(xn.dtype).tiny
     sim = sim / sim.sum(dim=-1, keepdim=True).clamp_min(tiny)
     prox = prox / prox.sum(dim=-1, keepdim=True).clamp_min(tiny)
     return (sim + prox) / 2.0
+
+
+class _BlockAdjacency:
+    """``A @ h`` for the graph of :func:`video_adjacency`, without a gradient.
+
+    A video short enough for one block (see ``row_blocks``) gets its dense
+    matrix once; a longer one is multiplied block of rows by block of rows,
+    recomputing each block at every layer: the same products, memory linear in
+    the video's length (time quadratic: the graph is complete).
+    """
+
+    def __init__(self, x, mask, threshold, proximity_scale):
+        self.xn, self.m = F.normalize(x, dim=-1), mask.to(x.dtype)
+        self.args = (threshold, proximity_scale)
+        t = x.shape[1]
+        self.blocks = row_blocks(t, x.shape[0] * t)
+        self.dense = (_adjacency_rows(self.xn, self.m, 0, t, *self.args)
+                      if len(self.blocks) == 1 else None)
+
+    def __matmul__(self, h):
+        if self.dense is not None:
+            return self.dense @ h
+        return torch.cat([_adjacency_rows(self.xn, self.m, i, j, *self.args) @ h
+                          for i, j in self.blocks], dim=1)
 
 
 class GraphConvolution(nn.Module):
@@ -126,7 +157,10 @@ class CrossBatchGCNModule(nn.Module):
 
     def forward(self, x, mask):
         m = mask[..., None].to(x.dtype)
-        adjacency = video_adjacency(x, mask, self.similarity_threshold, self.proximity_scale)
+        args = (self.similarity_threshold, self.proximity_scale)
+        # scoring (no gradient): the graph in blocks of rows for long videos
+        adjacency = (video_adjacency(x, mask, *args) if torch.is_grad_enabled()
+                     else _BlockAdjacency(x, mask, *args))
         h = torch.relu(self.fc(x)) * m
         out = {"fc": h}
         for i, layer in enumerate(self.gcn[:-1], start=1):

@@ -40,7 +40,14 @@ def pad_collate(batch):
     y : float32 tensor of shape (b,)
     """
     videos, labels = zip(*batch)
-    x, mask = pad_videos(videos, dtype=np.float32)
+    video = videos[0]
+    if (len(videos) == 1 and isinstance(video, np.ndarray) and video.dtype == np.float32
+            and video.flags.c_contiguous and video.flags.writeable):
+        # one video (how score_clips batches videos of unequal lengths): no
+        # padding, no copy; the library never writes into a batch's input
+        x, mask = video[None], np.ones((1, len(video)), dtype=bool)
+    else:
+        x, mask = pad_videos(videos, dtype=np.float32)
     return (
         {"x": torch.from_numpy(x), "mask": torch.from_numpy(mask)},
         torch.as_tensor(np.asarray(labels, dtype=np.float32)),

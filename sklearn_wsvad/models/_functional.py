@@ -14,7 +14,17 @@ __all__ = [
     "sparsity",
     "pairs",
     "abnormal_regularizer",
+    "BLOCK_ELEMENTS",
+    "row_blocks",
 ]
+
+#: Largest ``T x T``-like block (elements, over the whole batch) that the
+#: attention and graph layers form when no gradient is taken (scoring):
+#: ``2**22`` elements, 16 MiB in float32 for each temporary. Longer videos are
+#: processed in blocks of query rows, exactly, so memory grows linearly with
+#: the video's length (time stays quadratic where the method's attention or
+#: graph is global by definition).
+BLOCK_ELEMENTS = 2**22
 
 
 def masked_max(values, mask):
@@ -109,3 +119,18 @@ def abnormal_regularizer(scores, mask, y, lambda_smooth, lambda_sparse, per_clip
     if per_clip:
         reg = reg / m.sum(dim=1)
     return reg.sum() if reduction == "sum" else reg.mean()
+
+
+def row_blocks(n_rows, elements_per_row, budget=None):
+    """``(start, stop)`` ranges of rows covering ``range(n_rows)``.
+
+    With a gradient being taken, one block of every row (autograd keeps the
+    whole graph anyway); otherwise blocks of at most ``budget //
+    elements_per_row`` rows (at least one), ``budget`` defaulting to
+    :data:`BLOCK_ELEMENTS`.
+    """
+    if torch.is_grad_enabled():
+        return [(0, n_rows)]
+    budget = BLOCK_ELEMENTS if budget is None else budget
+    rows = max(1, budget // max(int(elements_per_row), 1))
+    return [(start, min(start + rows, n_rows)) for start in range(0, n_rows, rows)]

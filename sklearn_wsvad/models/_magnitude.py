@@ -164,6 +164,9 @@ class MagnitudeMILDetector(BaseVideoMILNet):
 
     _scores_are_probabilities = True
 
+    def _score_halo(self):
+        return 0  # every clip is scored on its own features
+
     _parameter_constraints = {
         **BaseVideoMILNet._parameter_constraints,
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],

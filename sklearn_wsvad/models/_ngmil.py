@@ -321,6 +321,10 @@ class NGMILDetector(BaseVideoMILNet):
 
     _scores_are_probabilities = True
 
+    def _score_halo(self):
+        # each kernel-3 Conv1d of the encoder widens the context by one clip
+        return len(self.module_.encoder)
+
     _parameter_constraints = {
         **BaseVideoMILNet._parameter_constraints,
         "n_prototypes": [Interval(numbers.Integral, 1, None, closed="left")],

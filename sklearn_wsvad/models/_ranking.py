@@ -265,6 +265,9 @@ class MILRankingDetector(BaseVideoMILNet):
 
     _scores_are_probabilities = True
 
+    def _score_halo(self):
+        return 0  # every segment is scored on its own features
+
     _parameter_constraints = {
         **BaseVideoMILNet._parameter_constraints,
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],

@@ -34,7 +34,8 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
         """``x``: b x c x t, ``mask``: b x t."""
         if not self.training and self.track_running_stats:
             # evaluation is per element: no gather of the real steps needed
-            return super().forward(x) * mask[:, None, :].to(x.dtype)
+            out = super().forward(x)
+            return out if bool(mask.all()) else out * mask[:, None, :].to(x.dtype)
         rows = x.transpose(1, 2)[mask]  # n_real x c
         out = x.new_zeros(x.shape[0], x.shape[2], x.shape[1])
         out[mask] = super().forward(rows)
@@ -47,6 +48,10 @@ class NonLocalBlock1d(nn.Module):
     ``z = BN(W y) + x`` with ``y_i = sum_j theta(x_i) . phi(x_j) g(x_j) / T``,
     ``j`` and ``T`` running over the real steps of the video only. ``BN``
     starts at zero, so the block starts as the identity (as in RTFM).
+
+    With no softmax, ``y = theta (phi^T g) / T`` exactly: when the video is
+    longer than the block's inner width the product is taken in that order,
+    so no ``T x T`` matrix is formed and cost and memory are linear in ``T``.
     """
 
     def __init__(self, channels, inter_channels=None):
@@ -64,11 +69,16 @@ class NonLocalBlock1d(nn.Module):
         """``x``: b x c x t, ``mask``: b x t."""
         m = mask[:, None, :].to(x.dtype)  # b x 1 x t
         n_real = m.sum(dim=2, keepdim=True).clamp_min(1.0)  # b x 1 x 1
-        affinity = self.theta(x).transpose(1, 2) @ self.phi(x)  # b x t x t
+        theta, phi = self.theta(x).transpose(1, 2), self.phi(x)  # b x t x i, b x i x t
         # padded keys weigh nothing: scale the values (b x inter x t), not
         # the t x t affinity
-        values = self.g(x) * (m / n_real)
-        y = affinity @ values.transpose(1, 2)  # b x t x inter
+        values = (self.g(x) * (m / n_real)).transpose(1, 2)  # b x t x i
+        if x.shape[2] <= theta.shape[2]:
+            y = (theta @ phi) @ values  # the t x t affinity, as written
+        else:
+            # the same product associated the other way: i x i instead of t x t,
+            # so time and memory grow linearly with the video's length
+            y = theta @ (phi @ values)  # b x t x inter
         return self.bn(self.W(y.transpose(1, 2)), mask) + x
 
 

@@ -78,18 +78,30 @@ def _pool_video(video, starts, counts):
     otherwise one slice mean per snippet (a loop over snippets, never over
     clips). No validation.
     """
+    with np.errstate(over="ignore"):  # an overflow is detected and redone below
+        out = _pool_means(video, starts, counts, None)
+    if video.dtype == np.float32 and not np.isfinite(out).all():
+        # a float32 sum overflowed (values near 3.4e38): accumulate in float64,
+        # where the mean of finite float32 values is always representable
+        out = _pool_means(video, starts, counts, np.float64)
+    return out
+
+
+def _pool_means(video, starts, counts, acc):
     n_out = len(starts)
     length = int(counts[0])
+    out = np.empty((n_out, *video.shape[1:]), dtype=video.dtype)
     regular = (counts[:-1] == length).all() and (starts == np.arange(n_out) * length).all()
     if regular and len(video) - int(starts[-1]) == int(counts[-1]):
         n_full = n_out if counts[-1] == length else n_out - 1
-        out = np.empty((n_out, *video.shape[1:]), dtype=video.dtype)
         head = video[: n_full * length].reshape(n_full, length, *video.shape[1:])
-        out[:n_full] = head.mean(axis=1)
+        out[:n_full] = head.mean(axis=1, dtype=acc)
         if n_full < n_out:
-            out[n_full] = video[n_full * length:].mean(axis=0)
+            out[n_full] = video[n_full * length:].mean(axis=0, dtype=acc)
         return out
-    return np.stack([video[s: s + c].mean(axis=0) for s, c in zip(starts, counts)])
+    for j, (s, c) in enumerate(zip(starts, counts)):
+        out[j] = video[s: s + c].mean(axis=0, dtype=acc)
+    return out
 
 
 def _clip_to_snippet(n_clips, starts):
@@ -210,7 +222,7 @@ class SnippetReformer(BaseVideoTransformer):
         self : object
         """
         self._validate_all_params()
-        self._check_videos(X, reset=True, ensure_all_finite=False)
+        self._check_videos(X, reset=True)
         return self
 
     def fit_transform(self, X, y=None):
@@ -226,7 +238,7 @@ class SnippetReformer(BaseVideoTransformer):
         X_snippets : list of ndarray of shape (n_snippets_i, n_features)
         """
         self._validate_all_params()
-        return self._pool(self._check_videos(X, reset=True, ensure_all_finite=False))
+        return self._pool(self._check_videos(X, reset=True))
 
     def transform(self, X):
         """Return every clip (``inference="clips"``) or the snippets.
@@ -239,7 +251,7 @@ class SnippetReformer(BaseVideoTransformer):
         -------
         X_out : list of ndarray
         """
-        videos = self._check_videos(X, reset=False, ensure_all_finite=False)
+        videos = self._check_videos(X, reset=False)
         if self.inference == "clips":
             return videos
         return self._pool(videos)

@@ -14,24 +14,34 @@ from ._base import BaseVideoTransformer
 __all__ = ["ClipStandardScaler", "ClipNormalizer"]
 
 
-def _pooled_mean_var(videos):
-    """Mean and variance over all clips, merging per-video moments (Chan et al.).
+#: rows converted to float64 at a time by :func:`_pooled_mean_var` (a block of
+#: 2048-D rows is 64 MiB), so its memory does not grow with video length
+_BLOCK_ROWS = 4096
 
-    Per-video float64 moments avoid the cancellation of a running sum of
-    squares on features that share a large positive offset.
+
+def _pooled_mean_var(videos):
+    """Mean and variance over all clips, merging per-block moments (Chan et al.).
+
+    Float64 moments of blocks of at most ``_BLOCK_ROWS`` rows avoid the
+    cancellation of a running sum of squares on features that share a large
+    positive offset, and keep the extra memory bounded on long (e.g.
+    memory-mapped) videos.
     """
     n_total, mean, m2 = 0, 0.0, 0.0
     for video in videos:
-        v = np.asarray(video, dtype=np.float64)
-        v = v.reshape(-1, v.shape[-1])  # a multi-crop video: every (clip, crop) row
-        n = v.shape[0]
-        v_mean = v.mean(axis=0)
-        v_m2 = ((v - v_mean) ** 2).sum(axis=0)
-        delta = v_mean - mean
-        total = n_total + n
-        mean = mean + delta * (n / total)
-        m2 = m2 + v_m2 + delta**2 * (n_total * n / total)
-        n_total = total
+        rows = np.asarray(video)
+        rows = rows.reshape(-1, rows.shape[-1])  # a multi-crop video: every (clip, crop) row
+        for start in range(0, rows.shape[0], _BLOCK_ROWS):
+            v = np.array(rows[start: start + _BLOCK_ROWS], dtype=np.float64)  # a copy
+            n = v.shape[0]
+            v_mean = v.mean(axis=0)
+            v -= v_mean
+            v_m2 = np.einsum("ij,ij->j", v, v)
+            delta = v_mean - mean
+            total = n_total + n
+            mean = mean + delta * (n / total)
+            m2 = m2 + v_m2 + delta**2 * (n_total * n / total)
+            n_total = total
     return mean, m2 / n_total, n_total
 
 
@@ -114,12 +124,14 @@ class ClipStandardScaler(BaseVideoTransformer):
         return map_videos(self._scale, self._check_videos(X, reset=False))
 
     def _scale(self, i, v):
-        w = v
+        # one new array per video, scaled in place (no second temporary)
         if self.mean_ is not None:
-            w = w - self.mean_.astype(v.dtype)
+            w = v - self.mean_.astype(v.dtype)
+        else:
+            w = np.array(v)
         if self.scale_ is not None:
-            w = w / self.scale_.astype(v.dtype)
-        return w if w is not v else v.copy()
+            w /= self.scale_.astype(v.dtype)
+        return w
 
 
 class ClipNormalizer(BaseVideoTransformer):
@@ -182,11 +194,22 @@ class ClipNormalizer(BaseVideoTransformer):
 
     def _normalize(self, i, v):
         # rows are the last axis: one norm per clip, or per (clip, crop)
-        if self.norm == "l2":
-            norms = np.sqrt(np.einsum("...j,...j->...", v, v))
-        elif self.norm == "l1":
-            norms = np.abs(v).sum(axis=-1)
-        else:
-            norms = np.abs(v).max(axis=-1)
+        with np.errstate(over="ignore", under="ignore"):  # detected and redone below
+            norms = self._norms(v)
+        # the squares of huge values overflow, those of tiny ones underflow
+        redo = ~np.isfinite(norms) | ((norms == 0) & (np.abs(v).max(axis=-1) > 0))
         norms[norms == 0] = 1
-        return v / norms[..., None]
+        out = v / norms[..., None]
+        if redo.any():
+            # those clips are divided by their largest value first, in float64
+            rows = v[redo].astype(np.float64)
+            rows /= np.abs(rows).max(axis=-1, keepdims=True)
+            out[redo] = rows / self._norms(rows)[..., None]
+        return out
+
+    def _norms(self, v):
+        if self.norm == "l2":
+            return np.sqrt(np.einsum("...j,...j->...", v, v))
+        if self.norm == "l1":
+            return np.abs(v).sum(axis=-1)
+        return np.abs(v).max(axis=-1)

@@ -49,11 +49,25 @@ def _as_video_sequence(videos):
         ) from None
 
 
+#: clips checked at a time by :func:`_all_finite` (a bounded boolean temporary
+#: on long, e.g. memory-mapped, videos)
+_CHECK_ROWS = 8192
+
+
+def _all_finite(video):
+    """Whether every value of ``video`` is finite, block of clips by block."""
+    return all(np.isfinite(video[start: start + _CHECK_ROWS]).all()
+               for start in range(0, len(video), _CHECK_ROWS))
+
+
 def first_nonfinite_clip(video):
     """Index of the first clip of ``video`` holding NaN or inf, or None."""
-    bad = ~np.isfinite(video).all(axis=tuple(range(1, video.ndim)))
-    hits = np.flatnonzero(bad)
-    return int(hits[0]) if hits.size else None
+    for start in range(0, len(video), _CHECK_ROWS):
+        block = video[start: start + _CHECK_ROWS]
+        hits = np.flatnonzero(~np.isfinite(block).all(axis=tuple(range(1, block.ndim))))
+        if hits.size:
+            return start + int(hits[0])
+    return None
 
 
 def _raise_nonfinite(video, index):
@@ -64,6 +78,24 @@ def _raise_nonfinite(video, index):
     )
 
 
+def _check_range(video, index, compute_dtype):
+    """Raise if a value of ``video`` is outside the finite range of ``compute_dtype``."""
+    if video.dtype.kind not in "f" or np.finfo(video.dtype).max <= np.finfo(compute_dtype).max:
+        return
+    limit = float(np.finfo(compute_dtype).max)
+    if -limit <= video.min() and video.max() <= limit:
+        return
+    rows = video.reshape(len(video), -1)
+    clip = int(np.flatnonzero((np.abs(rows) > limit).any(axis=1))[0])
+    value = rows[clip][np.argmax(np.abs(rows[clip]))]
+    raise ValueError(
+        f"Video {index} holds {value:.3g} at clip {clip}, outside the range of "
+        f"{compute_dtype} (+-{limit:.3g}) that this model computes in: it would become "
+        "infinity. Rescale the features (e.g. ClipStandardScaler, or divide by a "
+        "constant) or drop the damaged clips before fitting or scoring."
+    )
+
+
 def check_videos(
     videos,
     *,
@@ -71,6 +103,7 @@ def check_videos(
     ensure_all_finite=True,
     allow_crops=False,
     dtype=(np.float64, np.float32),
+    compute_dtype=None,
 ):
     """Validate a sequence of videos, one at a time.
 
@@ -91,6 +124,12 @@ def check_videos(
         Floating videos of one of these dtypes are kept as they are (no copy,
         memory maps stay memory maps); integer and boolean videos are
         converted to the first dtype.
+    compute_dtype : dtype, default=None
+        The dtype the caller computes in (e.g. ``np.float32`` for the torch
+        models): values outside its finite range, which would become infinity
+        when cast, are rejected with the video and clip that hold them. Checked
+        with two passes (max and min), no copy; skipped for videos stored in a
+        dtype that fits.
 
     Returns
     -------
@@ -172,8 +211,10 @@ def check_videos(
                 f"Video {i} has {d} features but video 0 has {reference[1]}; all "
                 "videos must come from the same extractor."
             )
-        if ensure_all_finite and not np.isfinite(video).all():
+        if ensure_all_finite and not _all_finite(video):
             _raise_nonfinite(video, i)
+        if compute_dtype is not None:
+            _check_range(video, i, np.dtype(compute_dtype))
         if not lazy:
             out.append(video)
     if not lazy:

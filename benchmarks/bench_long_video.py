@@ -1,0 +1,179 @@
+"""Time and peak memory of scoring one long, memory-mapped video.
+
+Surveillance videos run to 100,000 clips (a day of one camera is about
+160,000 16-frame clips). For every model and refinement step this script
+scores (models: ``score_clips``) or transforms (steps) one video of each
+``--lengths`` clips at ``--n-features`` float32 features, read from a
+memory-mapped ``.npy`` file, each in a fresh process, and prints wall time
+and the process's peak resident memory (``VmHWM``: file pages of the
+memory map that were read count too, so the floor at 100k x 2048 is the
+file's 0.8 GB). The estimators are fitted once beforehand on a small
+synthetic set (one epoch: the cost of scoring does not depend on training).
+
+A run that exceeds ``--timeout`` seconds is stopped; its row gives the peak
+memory reached until then and the longer lengths of that step are skipped.
+Time should grow linearly with the length for every step and every model
+without global attention or a complete graph; for RTFM (non-local block:
+linear, by associativity), BN-WVAD (global attention) and the cross-batch
+model (complete graph) the attention / graph part is quadratic by definition.
+
+    python benchmarks/bench_long_video.py [--lengths 1000 10000 100000]
+        [--n-features 2048] [--timeout 300] [--only NAME ...]
+"""
+
+import argparse
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _fitted_steps(n_features):
+    """Every model and refinement step, fitted on a small synthetic set."""
+    from sklearn_wsvad import SnippetReformer
+    from sklearn_wsvad.datasets import make_wsvad_videos
+    from sklearn_wsvad.models import (
+        BNWVADDetector,
+        CrossBatchClusteringDetector,
+        MagnitudeMILDetector,
+        MILRankingDetector,
+        NGMILDetector,
+        RTFMDetector,
+    )
+    from sklearn_wsvad.refine import (
+        ClipNormalizer,
+        ClipStandardScaler,
+        FeatureNormClusterUndersampler,
+    )
+
+    data = make_wsvad_videos(n_videos=24, n_features=n_features, random_state=0)
+    videos = [v.astype(np.float32) for v in data.videos]
+    snippets = SnippetReformer(n_snippets=32).fit_transform(videos)
+    steps = {
+        "FeatureNormClusterUndersampler": FeatureNormClusterUndersampler(random_state=0),
+        "SnippetReformer(32, snippets)": SnippetReformer(n_snippets=32, inference="snippets"),
+        "ClipStandardScaler": ClipStandardScaler(),
+        "ClipNormalizer": ClipNormalizer(),
+    }
+    for step in steps.values():
+        step.fit(videos, data.target)
+    for cls in (MagnitudeMILDetector, MILRankingDetector, NGMILDetector, RTFMDetector,
+                BNWVADDetector, CrossBatchClusteringDetector):
+        steps[cls.__name__] = cls(max_epochs=1, random_state=0).fit(snippets, data.target)
+    return steps
+
+
+def _write_video(path, n_clips, n_features, chunk=8192):
+    """A float32 ``.npy`` video written in chunks (never whole in memory)."""
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
+                                    shape=(n_clips, n_features))
+    rng = np.random.default_rng(0)
+    for start in range(0, n_clips, chunk):
+        stop = min(start + chunk, n_clips)
+        out[start:stop] = 1.0 + rng.standard_normal((stop - start, n_features))
+    out.flush()
+    del out
+
+
+def _peak_rss_mb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def worker(pickled, video_path, n_clips, threads):
+    """Score (or transform) ``n_clips`` of the memory-mapped video; print seconds."""
+    import torch
+
+    torch.set_num_threads(threads)
+    with open(pickled, "rb") as f:
+        step = pickle.load(f)
+    video = np.load(video_path, mmap_mode="r")[:n_clips]
+    start = time.perf_counter()
+    if hasattr(step, "score_clips"):
+        out = step.score_clips([video])
+    else:
+        out = step.transform([video])
+        out = [np.asarray(o).sum() for o in out]  # a lazy result is computed here
+    seconds = time.perf_counter() - start
+    assert len(out) == 1
+    # this process's own high-water mark (ru_maxrss would carry the parent's
+    # across exec)
+    print(f"{seconds:.6f} {_peak_rss_mb('self'):.1f}", flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lengths", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--n-features", type=int, default=2048)
+    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="names of the steps to run (default: all)")
+    parser.add_argument("--worker", nargs=3, metavar=("PICKLE", "VIDEO", "N_CLIPS"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(args.worker[0], args.worker[1], int(args.worker[2]), args.threads)
+        return
+
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        video_path = scratch / "video.npy"
+        _write_video(video_path, max(args.lengths), args.n_features)
+        steps = _fitted_steps(args.n_features)
+        if args.only:
+            steps = {k: v for k, v in steps.items() if k in args.only}
+        print(f"one video of {args.lengths} clips x {args.n_features} float32 features, "
+              f"memory-mapped ({os.path.getsize(video_path) / 2**30:.2f} GiB on disk); "
+              f"{args.threads} torch thread(s), timeout {args.timeout:.0f} s")
+        print(f"| {'step':<32} | {'clips':>7} | {'seconds':>9} | {'peak RSS (MB)':>13} "
+              f"| {'time growth':>11} |")
+        print(f"|{'-' * 34}|{'-' * 9}|{'-' * 11}|{'-' * 15}|{'-' * 13}|")
+        for name, step in steps.items():
+            pickled = scratch / "step.pkl"
+            with open(pickled, "wb") as f:
+                pickle.dump(step, f)
+            previous = None
+            for n in sorted(args.lengths):
+                cmd = [sys.executable, __file__, "--threads", str(args.threads),
+                       "--worker", str(pickled), str(video_path), str(n)]
+                proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True)
+                start, peak = time.perf_counter(), 0.0
+                while proc.poll() is None and time.perf_counter() - start < args.timeout:
+                    peak = max(peak, _peak_rss_mb(proc.pid))
+                    time.sleep(0.05)
+                if proc.poll() is None:
+                    peak = max(peak, _peak_rss_mb(proc.pid))
+                    proc.kill()
+                    proc.wait()
+                    print(f"| {name:<32} | {n:>7} | {'> ' + str(int(args.timeout)):>9} "
+                          f"| {peak:>13.0f} | {'-':>11} |", flush=True)
+                    break
+                out, err = proc.communicate()
+                if proc.returncode != 0:
+                    print(f"| {name:<32} | {n:>7} | {'error':>9} | {peak:>13.0f} | "
+                          f"{err.strip().splitlines()[-1][:60]} |", flush=True)
+                    break
+                seconds, own_peak = map(float, out.strip().splitlines()[-1].split())
+                peak = max(peak, own_peak)
+                growth = "-" if previous is None else (
+                    f"{seconds / previous[1]:.1f}x / {n / previous[0]:.0f}x")
+                print(f"| {name:<32} | {n:>7} | {seconds:>9.3f} | {peak:>13.0f} "
+                      f"| {growth:>11} |", flush=True)
+                previous = (n, seconds)
+
+
+if __name__ == "__main__":
+    main()
