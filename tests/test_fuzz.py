@@ -25,7 +25,7 @@ from sklearn_wsvad.refine import (  # noqa: E402
     FeatureNormClusterUndersampler,
 )
 
-FUZZ = settings(derandomize=True, deadline=None, max_examples=60,
+FUZZ = settings(derandomize=True, database=None, deadline=None, max_examples=60,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 #: magnitudes up to 1e30: far beyond real features, within float32
@@ -165,7 +165,7 @@ def test_frame_metrics_are_in_range_or_say_why_not(data):
                                                                  frames_per_clip=2)
 
 
-@settings(derandomize=True, deadline=None, max_examples=8,
+@settings(derandomize=True, database=None, deadline=None, max_examples=8,
           suppress_health_check=[HealthCheck.too_slow])
 @given(videos=video_sets(max_videos=6, max_clips=12, max_features=4))
 def test_a_small_model_scores_any_valid_videos(videos):

@@ -197,8 +197,11 @@ class ClipNormalizer(BaseVideoTransformer):
         with np.errstate(over="ignore", under="ignore"):  # detected and redone below
             norms = self._norms(v)
         # the squares of huge values overflow, those of tiny ones underflow
-        redo = ~np.isfinite(norms) | ((norms == 0) & (np.abs(v).max(axis=-1) > 0))
-        norms[norms == 0] = 1
+        redo = ~np.isfinite(norms)
+        zero = norms == 0
+        if zero.any():  # all-zero clips stay zero; others have underflowed
+            redo[zero] = np.abs(v[zero]).max(axis=-1) > 0
+        norms[zero] = 1
         out = v / norms[..., None]
         if redo.any():
             # those clips are divided by their largest value first, in float64
