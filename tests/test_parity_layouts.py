@@ -1,5 +1,5 @@
-"""The layout writers of benchmarks/parity/ (the runners need the official
-repositories and are not run here)."""
+"""The layout writers and the shared library-side helper of benchmarks/parity/
+(the runners need the official repositories and are not run here)."""
 
 import sys
 from pathlib import Path
@@ -93,3 +93,27 @@ def test_sultani_layout_pools_by_the_matlab_rule_and_normalises(split, tmp_path)
     assert names == [f"train/{n}.mp4" for n in train.names]
     assert frames == [str(16 * len(v)) for v in train.videos]
     assert ["Normal" in n for n in names] == [y == 0 for y in train.target]
+
+
+def test_fit_and_score_trains_whole_epochs_near_the_step_budget(split):
+    from parity_common import fit_and_score
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_wsvad.models import MagnitudeMILDetector
+
+    train, test = split
+    train2d = type(train)(videos=[v.mean(axis=1) for v in train.videos], target=train.target)
+    test2d = type(test)(videos=[v.mean(axis=1) for v in test.videos])
+    epochs_seen = []
+
+    def make_pipe(epochs):
+        epochs_seen.append(epochs)
+        return make_pipeline(MagnitudeMILDetector(batch_size=4, max_epochs=epochs,
+                                                  random_state=0))
+
+    # 6 videos of the larger class, 2 per class and step: 3 steps an epoch; 10 steps -> 3 epochs
+    pipe, scores, s_step, clips_s, done = fit_and_score(make_pipe, train2d, test2d, 10, 6, 2)
+    assert epochs_seen == [3] and done == 9
+    assert len(pipe[-1].history) == 3
+    assert [len(s) for s in scores] == [len(v) for v in test2d.videos]
+    assert s_step > 0 and clips_s > 0

@@ -66,13 +66,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from layouts import make_multicrop_split, write_per_crop_layout, write_xd_lists  # noqa: E402,E501
+from parity_common import fit_and_score  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 
 from sklearn_wsvad import (  # noqa: E402
     SnippetReformer,
     frame_average_precision_score,
     frame_roc_auc_score,
-    score_clips,
 )
 from sklearn_wsvad.models import BNWVADDetector  # noqa: E402
 
@@ -167,23 +167,17 @@ def run_official(official, workdir, n_abnormal, batch_size, steps, n_segments, n
 
 
 def run_library(train, test, batch_size, steps, n_segments, seed, params):
-    bags = np.bincount(train.target) * N_CROPS
-    n_batches = int(np.ceil(max(bags) / batch_size))
-    epochs = max(1, int(round(steps / n_batches)))
-    pipe = make_pipeline(
-        SnippetReformer(n_snippets=n_segments, boundaries="floor"),
-        BNWVADDetector(batch_size=2 * batch_size, max_epochs=epochs, random_state=seed,
-                       **params),
-    )
-    start = time.perf_counter()
-    pipe.fit(train.videos, train.target)
-    train_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    scores = score_clips(pipe, test.videos)
-    test_seconds = time.perf_counter() - start
-    n_clips = sum(s.size for s in scores)
-    return (scores, train_seconds / (epochs * n_batches), n_clips / test_seconds,
-            epochs * n_batches)
+    def make_pipe(epochs):
+        return make_pipeline(
+            SnippetReformer(n_snippets=n_segments, boundaries="floor"),
+            BNWVADDetector(batch_size=2 * batch_size, max_epochs=epochs, random_state=seed,
+                           **params),
+        )
+
+    # the crops of a video train as separate bags
+    _, scores, s_step, clips_s, done = fit_and_score(
+        make_pipe, train, test, steps, max(np.bincount(train.target)) * N_CROPS, batch_size)
+    return scores, s_step, clips_s, done
 
 
 def main(argv=None):

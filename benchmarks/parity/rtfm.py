@@ -54,9 +54,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from layouts import make_multicrop_split, write_rtfm_layout  # noqa: E402
+from parity_common import fit_and_score  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 
-from sklearn_wsvad import SnippetReformer, frame_roc_auc_score, score_clips  # noqa: E402
+from sklearn_wsvad import SnippetReformer, frame_roc_auc_score  # noqa: E402
 from sklearn_wsvad.models import RTFMDetector  # noqa: E402
 
 #: model.py's hard-coded feature size (2048) and crop count (10)
@@ -157,20 +158,16 @@ def run_official(modules, layout, batch_size, steps, n_features, seed):
 
 
 def run_library(train, test, batch_size, steps, seed, params):
-    n_batches = int(np.ceil(max(np.bincount(train.target)) / batch_size))
-    epochs = max(1, int(round(steps / n_batches)))
-    pipe = make_pipeline(
-        SnippetReformer(n_snippets=32, boundaries="floor"),
-        RTFMDetector(batch_size=2 * batch_size, max_epochs=epochs, random_state=seed, **params),
-    )
-    start = time.perf_counter()
-    pipe.fit(train.videos, train.target)
-    train_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    scores = score_clips(pipe, test.videos)
-    test_seconds = time.perf_counter() - start
-    n_clips = sum(s.size for s in scores)
-    return scores, train_seconds / (epochs * n_batches), n_clips / test_seconds, epochs * n_batches
+    def make_pipe(epochs):
+        return make_pipeline(
+            SnippetReformer(n_snippets=32, boundaries="floor"),
+            RTFMDetector(batch_size=2 * batch_size, max_epochs=epochs, random_state=seed,
+                         **params),
+        )
+
+    _, scores, s_step, clips_s, done = fit_and_score(
+        make_pipe, train, test, steps, max(np.bincount(train.target)), batch_size)
+    return scores, s_step, clips_s, done
 
 
 def main(argv=None):

@@ -62,6 +62,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from layouts import make_multicrop_split, write_sultani_layout  # noqa: E402
+from parity_common import fit_and_score  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 
@@ -170,19 +171,16 @@ def run_official(modules, layout, root, test, steps, n_features, seed):
 
 def run_library(train, test, steps, seed, params):
     per_class = 30
-    n_batches = int(np.ceil(max(np.bincount(train.target)) / per_class))
-    epochs = max(1, int(round(steps / n_batches)))
-    pipe = make_pipeline(
-        SnippetReformer(n_snippets=32, boundaries="sultani", inference="snippets"),
-        MILRankingDetector(batch_size=2 * per_class, max_epochs=epochs, random_state=seed,
-                           **params),
-    )
-    start = time.perf_counter()
-    pipe.fit(train.videos, train.target)
-    train_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    scores = score_clips(pipe, test.videos)
-    test_seconds = time.perf_counter() - start
+
+    def make_pipe(epochs):
+        return make_pipeline(
+            SnippetReformer(n_snippets=32, boundaries="sultani", inference="snippets"),
+            MILRankingDetector(batch_size=2 * per_class, max_epochs=epochs, random_state=seed,
+                               **params),
+        )
+
+    pipe, scores, s_step, clips_s, done = fit_and_score(
+        make_pipe, train, test, steps, max(np.bincount(train.target)), per_class)
     n_clips = sum(s.size for s in scores)
     # the official test path's work: the model on pre-pooled segments, spread over clips
     segments = pipe[:-1].transform(test.videos)
@@ -192,8 +190,8 @@ def run_library(train, test, steps, seed, params):
     same = [s[i] for s, i in zip(segment_scores, index)]
     model_seconds = time.perf_counter() - start
     assert all(np.allclose(a, b) for a, b in zip(same, scores))
-    return (frame_roc_auc_score(test.frame_labels, scores), train_seconds / (epochs * n_batches),
-            n_clips / test_seconds, epochs * n_batches, n_clips / model_seconds)
+    return (frame_roc_auc_score(test.frame_labels, scores), s_step, clips_s, done,
+            n_clips / model_seconds)
 
 
 def main(argv=None):

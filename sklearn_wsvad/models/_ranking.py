@@ -165,7 +165,10 @@ class MILRankingDetector(BaseVideoMILNet):
     (mean over aligned pairs; ``l2_reg`` times the unsquared L2 norm of each
     layer's weights and biases; Adadelta with ``lr=0.01``, epsilon 1e-8). Its
     biases keep PyTorch's default initialisation where this module zeroes
-    them, as Keras does.
+    them, as Keras does, and it draws 30 + 30 videos with replacement at every
+    step where this estimator passes over the videos in balanced batches,
+    epoch by epoch. ``benchmarks/parity/sultani.py`` trains both on the same
+    features (see the user guide's "Parity with the official code").
 
     On the evaluation regimes (``benchmarks/bench_regimes.py``, d=256, 3 seeds,
     frame AUC on paper / higher_norm / similar_norm / lower_norm /
