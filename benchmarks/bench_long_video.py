@@ -4,10 +4,12 @@ Surveillance videos run to 100,000 clips (a day of one camera is about
 160,000 16-frame clips). For every model and refinement step this script
 scores (models: ``score_clips``) or transforms (steps) one video of each
 ``--lengths`` clips at ``--n-features`` float32 features, read from a
-memory-mapped ``.npy`` file, each in a fresh process, and prints wall time
-and the process's peak resident memory (``VmHWM``: file pages of the
-memory map that were read count too, so the floor at 100k x 2048 is the
-file's 0.8 GB). The estimators are fitted once beforehand on a small
+memory-mapped ``.npy`` file, each in a fresh process, and prints wall time,
+the resident memory once the estimator is loaded, and the process's peak
+resident memory while scoring (``VmHWM``, restarted after loading: the
+unpickling's brief peak is not the scoring's; file pages of the memory map
+that were read count, so the floor at 100k x 2048 is the loaded estimator
+plus the file's 0.8 GB). The estimators are fitted once beforehand on a small
 synthetic set (one epoch: the cost of scoring does not depend on training).
 
 A run that exceeds ``--timeout`` seconds is stopped; its row gives the peak
@@ -80,15 +82,26 @@ def _write_video(path, n_clips, n_features, chunk=8192):
     del out
 
 
-def _peak_rss_mb(pid):
+def _rss_mb(field="VmHWM", pid="self"):
+    """``VmHWM`` (peak resident memory) or ``VmRSS`` of a process, in MB."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
     return float("nan")
+
+
+def _reset_peak():
+    """Restart this process's ``VmHWM`` from its current resident memory
+    (Linux: ``5`` written to ``/proc/self/clear_refs``)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
 
 
 def worker(pickled, video_path, n_clips, threads):
@@ -99,6 +112,10 @@ def worker(pickled, video_path, n_clips, threads):
     with open(pickled, "rb") as f:
         step = pickle.load(f)
     video = np.load(video_path, mmap_mode="r")[:n_clips]
+    loaded = _rss_mb("VmRSS")
+    # the peak counts from here: unpickling a model (its bytes and the objects
+    # built from them at once) briefly needs more than the loaded model holds
+    _reset_peak()
     start = time.perf_counter()
     if hasattr(step, "score_clips"):
         out = step.score_clips([video])
@@ -109,7 +126,7 @@ def worker(pickled, video_path, n_clips, threads):
     assert len(out) == 1
     # this process's own high-water mark (ru_maxrss would carry the parent's
     # across exec)
-    print(f"{seconds:.6f} {_peak_rss_mb('self'):.1f}", flush=True)
+    print(f"{seconds:.6f} {_rss_mb('VmHWM'):.1f} {loaded:.1f}", flush=True)
 
 
 def main(argv=None):
@@ -137,9 +154,9 @@ def main(argv=None):
         print(f"one video of {args.lengths} clips x {args.n_features} float32 features, "
               f"memory-mapped ({os.path.getsize(video_path) / 2**30:.2f} GiB on disk); "
               f"{args.threads} torch thread(s), timeout {args.timeout:.0f} s")
-        print(f"| {'step':<32} | {'clips':>7} | {'seconds':>9} | {'peak RSS (MB)':>13} "
-              f"| {'time growth':>11} |")
-        print(f"|{'-' * 34}|{'-' * 9}|{'-' * 11}|{'-' * 15}|{'-' * 13}|")
+        print(f"| {'step':<32} | {'clips':>7} | {'seconds':>9} | {'loaded (MB)':>11} "
+              f"| {'peak RSS (MB)':>13} | {'time growth':>11} |")
+        print(f"|{'-' * 34}|{'-' * 9}|{'-' * 11}|{'-' * 13}|{'-' * 15}|{'-' * 13}|")
         for name, step in steps.items():
             pickled = scratch / "step.pkl"
             with open(pickled, "wb") as f:
@@ -152,25 +169,23 @@ def main(argv=None):
                                         text=True)
                 start, peak = time.perf_counter(), 0.0
                 while proc.poll() is None and time.perf_counter() - start < args.timeout:
-                    peak = max(peak, _peak_rss_mb(proc.pid))
                     time.sleep(0.05)
                 if proc.poll() is None:
-                    peak = max(peak, _peak_rss_mb(proc.pid))
+                    peak = _rss_mb("VmHWM", proc.pid)  # since the scoring started
                     proc.kill()
                     proc.wait()
                     print(f"| {name:<32} | {n:>7} | {'> ' + str(int(args.timeout)):>9} "
-                          f"| {peak:>13.0f} | {'-':>11} |", flush=True)
+                          f"| {'-':>11} | {peak:>13.0f} | {'-':>11} |", flush=True)
                     break
                 out, err = proc.communicate()
                 if proc.returncode != 0:
-                    print(f"| {name:<32} | {n:>7} | {'error':>9} | {peak:>13.0f} | "
+                    print(f"| {name:<32} | {n:>7} | {'error':>9} | {'-':>11} | {peak:>13.0f} | "
                           f"{err.strip().splitlines()[-1][:60]} |", flush=True)
                     break
-                seconds, own_peak = map(float, out.strip().splitlines()[-1].split())
-                peak = max(peak, own_peak)
+                seconds, peak, loaded = map(float, out.strip().splitlines()[-1].split())
                 growth = "-" if previous is None else (
                     f"{seconds / previous[1]:.1f}x / {n / previous[0]:.0f}x")
-                print(f"| {name:<32} | {n:>7} | {seconds:>9.3f} | {peak:>13.0f} "
+                print(f"| {name:<32} | {n:>7} | {seconds:>9.3f} | {loaded:>11.0f} | {peak:>13.0f} "
                       f"| {growth:>11} |", flush=True)
                 previous = (n, seconds)
 

@@ -5,6 +5,7 @@ torch. Models live in :mod:`sklearn_wsvad.models`.
 """
 
 from .metrics import (
+    detection_map,
     equal_error_rate,
     expand_clip_scores,
     frame_average_precision_score,
@@ -12,6 +13,7 @@ from .metrics import (
     frame_roc_auc_score,
     make_frame_scorer,
     score_clips,
+    segment_average_precision,
     top_k_precision_score,
 )
 from .refine import (
@@ -36,4 +38,6 @@ __all__ = [
     "equal_error_rate",
     "make_frame_scorer",
     "top_k_precision_score",
+    "detection_map",
+    "segment_average_precision",
 ]

@@ -360,6 +360,112 @@ def test_long_video_scores_do_not_depend_on_the_block_size(name, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def _randomised(module):
+    """``module`` in float64 evaluation mode with every parameter and
+    BatchNorm statistic drawn at random (no layer left at its identity start)."""
+    import torch
+
+    torch.manual_seed(0)
+    module = module.double().eval()
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn_like(p) * 0.3)
+        for name, buffer in module.named_buffers():
+            if name.endswith("running_var"):
+                buffer.uniform_(0.5, 2.0)
+            elif name.endswith("running_mean"):
+                buffer.normal_()
+    return module
+
+
+def _streamed_and_whole(module, n_clips, n_features, chunk):
+    import torch
+
+    x = torch.randn(1, n_clips, n_features, dtype=torch.float64)
+    reads = []
+
+    def read(start, stop):
+        reads.append(stop - start)
+        return x[:, start:stop]
+
+    with torch.no_grad():
+        whole = module(x, torch.ones(1, n_clips, dtype=torch.bool))["scores"][0]
+        streamed = module.stream_scores(read, n_clips, chunk)
+    assert max(reads) <= chunk + 10  # never the whole video at once
+    return streamed, whole
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"kernel_normalization": "row"}, {"enhancer": False}])
+def test_bnwvad_streams_a_long_video_exactly(kwargs, monkeypatch):
+    from sklearn_wsvad.models._bnwvad import BNWVADModule
+
+    module = _randomised(BNWVADModule(5, dim=8, dim_head=4, **kwargs))
+    _blocks_of(4 * 37 * 10, monkeypatch)  # the softmax accumulated over key blocks of 10 steps
+    # 37-step pieces of queries; the temporal kernel reads across pieces
+    streamed, whole = _streamed_and_whole(module, 230, 5, chunk=37)
+    np.testing.assert_allclose(streamed.numpy(), whole.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_bnwvad_temporal_kernel_reach_is_where_it_underflows():
+    import math
+
+    import torch
+
+    from sklearn_wsvad.models._bnwvad import _kernel_reach
+
+    for dtype in (torch.float32, torch.float64):
+        reach = _kernel_reach(dtype)
+        values = torch.exp(-torch.tensor([reach - 1.0, reach], dtype=dtype) / math.e)
+        assert values[0] > 0 and values[1] == 0
+    assert _kernel_reach(torch.float32) == 283
+
+
+def test_rtfm_streams_a_long_video_exactly():
+    from sklearn_wsvad.models._rtfm import RTFMModule
+
+    module = _randomised(RTFMModule(5, n_channels=4, hidden_sizes=(6,)))
+    streamed, whole = _streamed_and_whole(module, 230, 5, chunk=37)
+    np.testing.assert_allclose(streamed.numpy(), whole.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("proximity_scale", [1.0, 0.05, 40.0])
+def test_crossbatch_streams_a_long_video_exactly(proximity_scale, monkeypatch):
+    import torch
+
+    from sklearn_wsvad.models._crossbatch import CrossBatchGCNModule
+
+    module = _randomised(CrossBatchGCNModule(5, fc_size=8, gcn_sizes=(4,),
+                                             proximity_scale=proximity_scale,
+                                             similarity_threshold=0.3))
+    _blocks_of(37 * 11, monkeypatch)  # key blocks of 11 steps against 37 rows
+    torch.manual_seed(1)
+    streamed, whole = _streamed_and_whole(module, 230, 5, chunk=37)
+    np.testing.assert_allclose(streamed.numpy(), whole.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["BNWVADDetector", "CrossBatchClusteringDetector",
+                                  "RTFMDetector"])
+def test_global_models_stream_long_videos_with_the_same_scores(name, monkeypatch):
+    from sklearn_wsvad import models
+    from sklearn_wsvad.models import _base
+
+    data = _small_data()
+    params = dict(dim=16, dim_head=4) if name == "BNWVADDetector" else {}
+    model = getattr(models, name)(max_epochs=1, random_state=0, **params)
+    model.fit(data.videos, data.target)
+    long_video = np.concatenate(data.videos[:6])  # ~1400 clips, past BN-WVAD's kernel reach
+    whole = model.score_clips([long_video])[0]
+    calls = []
+    monkeypatch.setattr(_base, "_STREAM_CHUNK_CLIPS", len(data.videos[6]))
+    stream = model.module_.stream_scores
+    monkeypatch.setattr(model.module_, "stream_scores",
+                        lambda *args: calls.append(args[1]) or stream(*args))
+    scores = model.score_clips([data.videos[6], long_video])
+    assert calls == [len(long_video)]  # only the long video is streamed
+    np.testing.assert_allclose(scores[1], whole, rtol=1e-5, atol=1e-6)
+    assert len(scores[0]) == len(data.videos[6])
+
+
 @pytest.mark.parametrize("name, halo", [("MagnitudeMILDetector", 0), ("MILRankingDetector", 0),
                                         ("NGMILDetector", 1)])
 def test_local_models_score_long_videos_in_pieces_exactly(name, halo, monkeypatch):

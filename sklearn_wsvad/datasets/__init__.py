@@ -2,6 +2,12 @@
 released feature sets of UCF-Crime, ShanghaiTech and XD-Violence."""
 
 from ._benchmarks import load_shanghaitech, load_ucf_crime, load_xd_violence
+from ._classes import (
+    UCF_CRIME_CLASSES,
+    XD_VIOLENCE_CLASS_NAMES,
+    XD_VIOLENCE_CLASSES,
+    video_class_indicators,
+)
 from ._features import FeatureVideos, load_features, resolve_list_entry, video_name
 from ._ground_truth import (
     fit_to_clips,
@@ -27,4 +33,8 @@ __all__ = [
     "load_ucf_crime",
     "load_shanghaitech",
     "load_xd_violence",
+    "video_class_indicators",
+    "UCF_CRIME_CLASSES",
+    "XD_VIOLENCE_CLASSES",
+    "XD_VIOLENCE_CLASS_NAMES",
 ]

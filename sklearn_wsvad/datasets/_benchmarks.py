@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._classes import video_class_indicators
 from ._features import load_features
 from ._ground_truth import (
     shanghaitech_frame_labels,
@@ -77,7 +78,9 @@ def load_ucf_crime(data_home, *, layout="rtfm", crops="mean", mmap=True):
     train, test : Bunch
         As :func:`load_features` (labels: "Normal" in the name is normal);
         ``test.frame_labels`` follows the benchmark protocol (16 frames per
-        clip, cut to the clips' frames).
+        clip, cut to the clips' frames); ``video_classes`` (both splits) is
+        the 0/1 matrix of each video's class, columns in the order of
+        :data:`UCF_CRIME_CLASSES` (:func:`video_class_indicators`).
     """
     home, (train_list, test_list, annotation) = _dataset_dir(
         data_home, "ucf_crime", layout, "UCF-Crime")
@@ -85,6 +88,8 @@ def load_ucf_crime(data_home, *, layout="rtfm", crops="mean", mmap=True):
     test = _split(home, test_list, crops, mmap, "ucf-crime")
     test.frame_labels = ucf_crime_frame_labels(test.names, home / annotation,
                                                n_clips=test.n_clips)
+    for split in (train, test):
+        split.video_classes = video_class_indicators(split.names, "ucf-crime")
     return train, test
 
 
@@ -138,11 +143,16 @@ def load_xd_violence(data_home, *, crops="mean", mmap=True):
     -------
     train, test : Bunch
         Labels: ``_label_A`` in the name is normal. ``test.frame_labels``
-        spans 16 frames per clip (XD-Violence releases no frame counts).
+        spans 16 frames per clip (XD-Violence releases no frame counts);
+        ``video_classes`` (both splits) is the 0/1 matrix of each video's
+        classes (one or several), columns in the order of
+        :data:`XD_VIOLENCE_CLASSES` (:func:`video_class_indicators`).
     """
     home, (train_list, test_list, annotation) = _dataset_dir(
         data_home, "xd_violence", "per_crop", "XD-Violence")
     train = _split(home, train_list, crops, mmap, "xd-violence")
     test = _split(home, test_list, crops, mmap, "xd-violence")
     test.frame_labels = xd_violence_frame_labels(test.names, home / annotation, test.n_clips)
+    for split in (train, test):
+        split.video_classes = video_class_indicators(split.names, "xd-violence")
     return train, test

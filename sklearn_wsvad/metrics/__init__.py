@@ -1,6 +1,7 @@
-"""Frame-level metrics, scorers and clip-to-frame score expansion (numpy and
-scikit-learn only)."""
+"""Frame-level metrics, fine-grained detection metrics, scorers and clip-to-frame
+score expansion (numpy and scikit-learn only)."""
 
+from ._detection import class_segment_proposals, detection_map, segment_average_precision
 from ._frame import (
     equal_error_rate,
     expand_clip_scores,
@@ -21,4 +22,7 @@ __all__ = [
     "FrameScorer",
     "score_clips",
     "top_k_precision_score",
+    "segment_average_precision",
+    "detection_map",
+    "class_segment_proposals",
 ]

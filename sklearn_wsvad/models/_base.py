@@ -47,9 +47,17 @@ def _buffers(module):
 
 
 #: Clips per piece when a model whose scores depend on a bounded context
-#: (``_score_halo``) scores a longer video (16384 clips of 2048 float32
-#: features: 128 MiB per copy).
+#: (``_score_halo``) scores a longer video, and per scoring batch (16384 clips
+#: of 2048 float32 features: 128 MiB per copy); a model may take fewer
+#: (``_score_piece_clips``).
 _SCORE_CHUNK_CLIPS = 16384
+
+
+#: Clips per piece when a model with a global part (``stream_scores`` of its
+#: module: RTFM, BN-WVAD, the cross-batch GCN) scores a longer video in passes
+#: over the video (4096 clips of 2048 float32 features: 32 MiB per copy; the
+#: models' intermediate tensors are several times wider than the input).
+_STREAM_CHUNK_CLIPS = 4096
 
 
 def _chunk_bags(bags, halo, chunk):
@@ -481,10 +489,16 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         videos = check_videos(X, n_features=self.n_features_in_, allow_crops=self._accepts_crops,
                               compute_dtype=np.float32)
         bags, owner = _split_crops(videos)
-        pieces, keep = _chunk_bags(bags, self._score_halo(), _SCORE_CHUNK_CLIPS)
-        scores = self._score_bags(pieces)
         bag_scores = [None] * len(bags)
-        for i, parts in enumerate(keep):
+        halo, stream = self._score_halo(), self._streams()
+        # models with a global part score long bags in two passes (_stream_bag)
+        streamed = [i for i, bag in enumerate(bags) if stream and len(bag) > _STREAM_CHUNK_CLIPS]
+        for i in streamed:
+            bag_scores[i] = self._stream_bag(bags[i])
+        rest = [i for i in range(len(bags)) if bag_scores[i] is None]
+        pieces, keep = _chunk_bags([bags[i] for i in rest], halo, self._score_piece_clips())
+        scores = self._score_bags(pieces)
+        for i, parts in zip(rest, keep):
             bag_scores[i] = (scores[parts[0][0]][parts[0][1]] if len(parts) == 1 else
                              np.concatenate([scores[j][cut] for j, cut in parts]))
         for i, scores in enumerate(bag_scores):
@@ -508,23 +522,68 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         """Clips of context on each side that a clip's score depends on.
 
         None (the default): the whole video (global attention, a graph, a
-        non-local block), so a video is scored in one piece. An integer lets
-        :meth:`score_clips` score a long video in overlapping pieces of
-        ``_SCORE_CHUNK_CLIPS`` clips with that many clips of context each side:
-        the same scores, memory bounded by the piece.
+        non-local block); such a video is scored in one piece, or, when
+        longer than ``_STREAM_CHUNK_CLIPS`` and the module can, in passes over
+        it (:meth:`_stream_bag`). An integer lets :meth:`score_clips` score a
+        long video in overlapping pieces of :meth:`_score_piece_clips` clips
+        with that many clips of context each side: the same scores, memory
+        bounded by the piece.
         """
         return None
 
+    def _score_piece_clips(self):
+        """Clips per scoring batch, and per piece of a long video scored in
+        pieces (see :meth:`_score_halo`)."""
+        return _SCORE_CHUNK_CLIPS
+
+    def _streams(self):
+        """Whether the module scores long bags in pieces itself: a
+        ``stream_scores(read, n_clips, chunk)`` method (see :meth:`_stream_bag`)."""
+        return callable(getattr(getattr(self.module_, "_orig_mod", self.module_),
+                                "stream_scores", None))
+
+    def _stream_bag(self, bag):
+        """Scores of one long bag (2-D) by the module's ``stream_scores``.
+
+        Models whose scores depend on the whole video (a non-local block,
+        global attention, a graph) cannot be scored in independent pieces;
+        their module instead reads the bag piece by piece, as many times as
+        its architecture needs, through ``read(start, stop)`` (the rows
+        ``start..stop-1`` as the module sees them: float32, scaled, on the
+        device, shape ``1 x rows x d``), and returns the ``n_clips`` scores.
+        Memory then grows linearly with the video's length whatever the model
+        (pieces of ``_STREAM_CHUNK_CLIPS`` clips plus a few arrays of one
+        hidden layer's width per clip), and a memory-mapped video is never
+        read into memory whole.
+        """
+        module = getattr(self.module_, "_orig_mod", self.module_)
+
+        def read(start, stop):
+            x = torch.from_numpy(np.array(bag[start:stop], dtype=np.float32))[None]
+            mask = torch.ones(1, stop - start, dtype=torch.bool)
+            return self.scale_batch({"x": x, "mask": mask})["x"]
+
+        self._set_training(False)
+        with torch.no_grad():
+            scores = module.stream_scores(read, len(bag), self._stream_piece_clips())
+        return scores.detach().to("cpu", torch.float64).numpy()
+
+    def _stream_piece_clips(self):
+        """Clips per piece in :meth:`_stream_bag`."""
+        return _STREAM_CHUNK_CLIPS
+
     def _score_bags(self, bags):
         """Scores of every bag (2-D), batching bags of equal length only."""
+        if not bags:
+            return []
         # bags sorted by length, batched with bags of the same length only
         lengths = np.array([len(b) for b in bags])
         order = np.argsort(lengths, kind="stable")
         sorted_scores = []
         groups = []
         for group in _low_padding_groups(lengths[order]):
-            # long bags: at most _SCORE_CHUNK_CLIPS rows per batch (or one bag)
-            per_batch = max(1, _SCORE_CHUNK_CLIPS // int(lengths[order[group.stop - 1]]))
+            # long bags: at most _score_piece_clips() rows per batch (or one bag)
+            per_batch = max(1, self._score_piece_clips() // int(lengths[order[group.stop - 1]]))
             groups.extend(slice(start, min(start + per_batch, group.stop))
                           for start in range(group.start, group.stop, per_batch))
         for group in groups:

@@ -1,12 +1,15 @@
 """BN-WVAD: BatchNorm-based weakly supervised video anomaly detection (Zhou et al., 2023)."""
 
+import functools
 import math
 import numbers
 
 import torch
+import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
+from . import _functional
 from ._base import BaseVideoMILNet
 from ._functional import row_blocks
 from ._rtfm import MaskedBatchNorm1d
@@ -29,6 +32,16 @@ def divergence_from_mean(features, running_mean, running_var):
     """
     diff = features - running_mean[None, :, None]
     return torch.sqrt(((diff**2) / running_var[None, :, None]).sum(dim=1) + 1e-12)
+
+
+@functools.lru_cache(maxsize=None)
+def _kernel_reach(dtype):
+    """The smallest distance ``|i - j|`` at which ``exp(-|i - j| / e)``, computed
+    in ``dtype`` as :class:`LocalGlobalAttention` computes it, is exactly 0
+    (283 steps in float32, 2026 in float64): beyond it the temporal kernel has
+    no entry, so leaving those columns out changes no sum."""
+    steps = torch.arange(4096, dtype=dtype)
+    return int(torch.nonzero(torch.exp(-steps / math.e) == 0)[0, 0])
 
 
 class LocalGlobalAttention(nn.Module):
@@ -109,6 +122,80 @@ class LocalGlobalAttention(nn.Module):
         out = out[0] if len(out) == 1 else torch.cat(out, dim=2)
         return self.to_out(out.transpose(1, 2).reshape(b, t, -1))
 
+    def stream(self, h, norm1, norm2, mlp, chunk):
+        """One Transformer layer of a long video: ``h + a``, then
+        ``+ mlp(norm2(.))``, ``a`` this attention of ``norm1(h)``; ``h`` is
+        t x dim (no padding) and is not modified.
+
+        Without a gradient, and without the t x heads x dim_head keys and
+        values: queries are taken ``chunk`` steps at a time, and for each
+        piece the keys and values are computed again block by block from
+        ``h`` (at most ``2**22`` attention entries per block) and the softmax
+        accumulated online (running maximum and sum, as in FlashAttention).
+        That costs about an eighth more arithmetic than the attention itself
+        at ``chunk=4096`` and keeps memory at two t x dim tensors. The temporal
+        kernel is exactly 0 beyond :func:`_kernel_reach` steps, so its branch
+        reads only the steps within that reach. The same outputs as
+        :meth:`forward` on the whole video, up to the order of summation.
+        """
+        t = h.shape[0]
+        wq, wk, wv, wu = self.to_qkvt.weight.chunk(4, dim=0)  # inner x dim each
+        heads = self.heads
+        reach = _kernel_reach(h.dtype)
+        steps = torch.arange(t, device=h.device, dtype=h.dtype)
+        tiny = torch.finfo(h.dtype).tiny
+
+        def kernel(rows, cols):  # entries (rows x cols) of exp(-|i - j| / e)
+            return torch.exp(-(steps[None, cols] - steps[rows, None]).abs() / math.e)
+
+        def split(z, weight):  # rows x dim -> heads x rows x dh
+            return F.linear(z, weight).reshape(len(z), heads, -1).transpose(0, 1)
+
+        sub = 512  # query rows per block of the temporal kernel (its band is 2 reach wide)
+        column_sums = None
+        if self.kernel_normalization == "column":  # the sum over all rows of every column
+            column_sums = torch.cat([
+                kernel(slice(max(0, i - reach), min(t, i + sub + reach)),
+                       slice(i, min(t, i + sub))).sum(dim=0)
+                for i in range(0, t, sub)])
+        out = torch.empty_like(h)
+        for start in range(0, t, chunk):
+            stop = min(start + chunk, t)
+            lo, hi = max(0, start - reach), min(t, stop + reach)
+            z = norm1(h[lo:hi])  # rows lo..hi-1
+            q = split(z[start - lo:stop - lo], wq)  # heads x rows x dh
+            u = F.linear(z, wu)  # rows lo..hi-1 x inner
+            # softmax attention over every key, accumulated key block by key
+            # block into preallocated tensors (small tensors kept between the
+            # blocks' large temporaries would fragment the heap)
+            top = q.new_full((heads, stop - start, 1), float("-inf"))
+            total = q.new_zeros(heads, stop - start, 1)
+            attended = torch.zeros_like(q)
+            step = max(1, _functional.BLOCK_ELEMENTS // (heads * (stop - start)))
+            for k0 in range(0, t, step):
+                zk = norm1(h[k0:k0 + step])
+                dots = (q @ split(zk, wk).transpose(1, 2)).mul_(self.scale)
+                new_top = torch.maximum(top, dots.amax(dim=-1, keepdim=True))
+                weights = dots.sub_(new_top).exp_()
+                shrink = (top - new_top).exp_()  # exp(-inf) = 0 at the first block
+                total.mul_(shrink).add_(weights.sum(dim=-1, keepdim=True))
+                attended.mul_(shrink).baddbmm_(weights, split(zk, wv))
+                top = new_top
+            attended /= total
+            smoothed = u.new_empty(stop - start, u.shape[1])
+            for i in range(start, stop, sub):
+                j = min(i + sub, stop)
+                c0, c1 = max(0, i - reach), min(t, j + reach)
+                local = kernel(slice(i, j), slice(c0, c1))
+                sums = (column_sums[None, c0:c1] if column_sums is not None
+                        else local.sum(dim=-1, keepdim=True))
+                smoothed[i - start:j - start] = (local / sums.clamp_min(tiny)) @ u[c0 - lo:c1 - lo]
+            smoothed = smoothed.reshape(stop - start, heads, -1).transpose(0, 1)
+            both = torch.cat([attended, smoothed], dim=-1).transpose(0, 1)  # rows x heads x 2dh
+            r = h[start:stop] + self.to_out(both.reshape(stop - start, -1))
+            out[start:stop] = r + mlp(norm2(r))
+        return out
+
 
 class Enhancer(nn.Module):
     """Feature enhancer of UR-DMU / BN-WVAD.
@@ -143,6 +230,26 @@ class Enhancer(nn.Module):
             h = h + attn(norm1(h), mask)
             h = h + mlp(norm2(h))
         return h if m is None else h * m
+
+    def stream(self, read, n_clips, chunk):
+        """The enhanced features (n_clips x dim) of one long video read piece
+        by piece (``read(start, stop)``: 1 x rows x d), without a gradient:
+        the embedding in pieces (at most 1024 steps) with one step of context
+        each side, then every layer (:meth:`LocalGlobalAttention.stream`)."""
+        h = None
+        # the kernel-3 embedding unfolds three input widths per clip: pieces
+        # of at most 1024 clips keep that near 25 MB at 2048 features
+        piece = min(chunk, 1024)
+        for start in range(0, n_clips, piece):
+            stop = min(start + piece, n_clips)
+            lo, hi = max(0, start - 1), min(n_clips, stop + 1)
+            e = torch.relu(self.embed(read(lo, hi).transpose(1, 2)))[0].T  # rows x dim
+            if h is None:
+                h = e.new_empty(n_clips, e.shape[1])
+            h[start:stop] = e[start - lo:stop - lo]
+        for norm1, attn, norm2, mlp in self.layers:
+            h = attn.stream(h, norm1, norm2, mlp, chunk)
+        return h
 
 
 class BNWVADModule(nn.Module):
@@ -190,6 +297,36 @@ class BNWVADModule(nn.Module):
             h = self.enhancer(x, mask).transpose(1, 2)  # b x dim x t
         else:
             h = self.enhancer(x.transpose(1, 2))
+        return self._head(h, mask)
+
+    def stream_scores(self, read, n_clips, chunk):
+        """Scores (``n_clips``) of one long video read piece by piece
+        (``read(start, stop)``: 1 x rows x d), without a gradient: the
+        enhancer's global attention layer by layer (:meth:`Enhancer.stream`),
+        then the head (per step) piece by piece. The same scores as
+        :meth:`forward` on the whole video, memory linear in its length."""
+        if isinstance(self.enhancer, Enhancer):
+            h = self.enhancer.stream(read, n_clips, chunk)
+
+            def piece(start, stop):
+                return h[start:stop].T[None]
+        else:
+            def piece(start, stop):
+                return self.enhancer(read(start, stop).transpose(1, 2))
+
+        scores = None
+        for start in range(0, n_clips, chunk):
+            stop = min(start + chunk, n_clips)
+            h_piece = piece(start, stop)  # 1 x dim x rows
+            mask = torch.ones(1, h_piece.shape[2], dtype=torch.bool, device=h_piece.device)
+            out = self._head(h_piece, mask)["scores"][0]
+            if scores is None:
+                scores = out.new_empty(n_clips)
+            scores[start:stop] = out
+        return scores
+
+    def _head(self, h, mask):
+        """The normal head on the enhanced features ``h`` (b x dim x t)."""
         h1 = self.conv1(h)
         h2 = self.conv2(torch.relu(self.bn1(h1, mask)))
         classifier = torch.sigmoid(self.conv3(torch.relu(self.bn2(h2, mask)))).squeeze(1)
@@ -376,6 +513,13 @@ class BNWVADDetector(BaseVideoMILNet):
     ``selection="sample"``; feature-magnitude selection,
     ``selection_criterion="magnitude"``; score from the classifier or the DFM alone,
     ``anomaly_score="classifier"`` / ``"dfm"``.
+
+    **Long videos.** Scoring never forms a ``T x T`` attention: short videos
+    take query rows in blocks of at most ``2**22`` entries per batch, and a
+    video longer than 4096 clips is scored on its own, layer by layer, with
+    the softmax accumulated over blocks of keys (:meth:`LocalGlobalAttention.stream`):
+    the same scores, memory linear in the video's length (two ``T x dim``
+    tensors), time quadratic (the attention is global).
 
     Parameters
     ----------

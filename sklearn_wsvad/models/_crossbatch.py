@@ -1,5 +1,6 @@
 """Cross-batch clustering guidance on a GCN backbone (Cao et al., ICME 2023)."""
 
+import math
 import numbers
 
 import numpy as np
@@ -9,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 from torch.utils.data import DataLoader
 
+from . import _functional
 from ._base import BaseVideoMILNet
 from ._data import pad_collate
 from ._functional import masked_topk, row_blocks
@@ -95,6 +97,66 @@ class _BlockAdjacency:
                           for i, j in self.blocks], dim=1)
 
 
+class _StreamedAdjacency:
+    """``A @ h`` for the graph of :func:`video_adjacency` of one long video
+    that is never whole in memory, without a gradient.
+
+    ``read(start, stop)`` gives the steps ``start..stop-1`` (1 x rows x d).
+    Each block of ``chunk`` rows meets every block of keys (at most ``2**22``
+    entries at a time): the similarity part's numerator ``S @ h`` and row
+    sums are accumulated over the key blocks, and the proximity part is
+    computed only for key blocks within its reach (beyond it
+    ``exp(-|i - j| / proximity_scale)`` is exactly 0 in the working
+    precision). The unit-norm features are read again for every row block
+    rather than kept (they are as large as the video): the same products as
+    the dense graph, summed in another order, memory linear in the length.
+    """
+
+    def __init__(self, read, n_clips, chunk, threshold, proximity_scale):
+        self.read, self.n, self.chunk = read, n_clips, chunk
+        self.threshold, self.scale = threshold, proximity_scale
+
+    def _unit(self, start, stop):
+        return F.normalize(self.read(start, stop)[0], dim=-1)
+
+    def __matmul__(self, h):
+        n, dtype, device = self.n, h.dtype, h.device
+        finfo = torch.finfo(dtype)
+        # exp(-x) is exactly 0 in this precision beyond x = -log(smallest subnormal)
+        reach = math.ceil(self.scale * (1.0 - math.log(finfo.tiny * finfo.eps)))
+        out = h.new_empty(n, h.shape[1])
+        # sums accumulated in place in preallocated tensors (small tensors kept
+        # between the blocks' large temporaries fragment the heap)
+        rows_max = min(self.chunk, n)
+        sim_h, prox_h = (h.new_empty(rows_max, h.shape[1]) for _ in range(2))
+        sim_sum, prox_sum = (h.new_empty(rows_max, 1) for _ in range(2))
+        for r0 in range(0, n, self.chunk):
+            r1 = min(r0 + self.chunk, n)
+            rows = self._unit(r0, r1)
+            i = torch.arange(r0, r1, device=device)
+            accumulators = (sim_h[:r1 - r0], sim_sum[:r1 - r0], prox_h[:r1 - r0],
+                            prox_sum[:r1 - r0])
+            for a in accumulators:
+                a.zero_()
+            s_h, s_sum, p_h, p_sum = accumulators
+            step = min(self.chunk, max(1, _functional.BLOCK_ELEMENTS // (r1 - r0)))
+            for k0 in range(0, n, step):
+                k1 = min(k0 + step, n)
+                j = torch.arange(k0, k1, device=device)
+                cos = rows @ self._unit(k0, k1).T
+                cos.masked_fill_(i[:, None] == j[None, :], 1.0)  # self-loops
+                sim = cos.masked_fill_(~(cos > self.threshold), 0.0)
+                s_h.addmm_(sim, h[k0:k1])
+                s_sum += sim.sum(dim=-1, keepdim=True)
+                if k0 <= r1 - 1 + reach and k1 - 1 >= r0 - reach:  # within the reach
+                    prox = torch.exp(-(i[:, None] - j[None, :]).to(dtype).abs() / self.scale)
+                    p_h.addmm_(prox, h[k0:k1])
+                    p_sum += prox.sum(dim=-1, keepdim=True)
+            out[r0:r1] = (s_h / s_sum.clamp_min(finfo.tiny)
+                          + p_h / p_sum.clamp_min(finfo.tiny)) / 2.0
+        return out
+
+
 class GraphConvolution(nn.Module):
     """``A (h W + b)`` plus a residual ``h R`` (``R`` linear where the sizes
     differ, the identity where they agree; none with ``residual=False``)."""
@@ -170,6 +232,29 @@ class CrossBatchGCNModule(nn.Module):
         out["logits"] = logits
         out["scores"] = torch.sigmoid(logits)
         return out
+
+    def stream_scores(self, read, n_clips, chunk):
+        """Scores (``n_clips``) of one long video read piece by piece
+        (``read(start, stop)``: 1 x rows x d), without a gradient: the FC
+        layer piece by piece, then every graph convolution over the whole
+        video with :class:`_StreamedAdjacency` (the features are read again
+        for each of its row blocks). The same scores as :meth:`forward` on
+        the whole video, memory linear in its length (time quadratic: the
+        graph is complete)."""
+        h = None
+        for start in range(0, n_clips, chunk):
+            stop = min(start + chunk, n_clips)
+            piece = torch.relu(self.fc(read(start, stop)[0]))
+            if h is None:
+                h = piece.new_empty(n_clips, piece.shape[1])
+            h[start:stop] = piece
+        adjacency = _StreamedAdjacency(read, n_clips, chunk, self.similarity_threshold,
+                                       self.proximity_scale)
+        for i, layer in enumerate(self.gcn):
+            h = layer(h, adjacency)
+            if i < len(self.gcn) - 1:
+                h = torch.relu(h)
+        return torch.sigmoid(h.squeeze(-1))
 
 
 def batch_kmeans(points, init, max_iter=100):
@@ -464,9 +549,12 @@ class CrossBatchClusteringDetector(BaseVideoMILNet):
     (``lambda_1 > 0``), ``+ CBL`` (``cross_batch=True``) and ``+ BCG``
     (``guidance=True``); Table 3, ``cluster_layer="fc"|"gcn1"|"gcn2"``.
 
-    Scoring a video builds its ``T x T`` graph: inference batches are capped
-    at ``2**25`` adjacency entries (128 MB in float32), so long videos are
-    scored a few at a time.
+    **Long videos.** Scoring batches are capped at ``2**25`` adjacency
+    entries (``n_videos * T**2``) and take the graph in blocks of at most
+    ``2**22`` entries; a video longer than 4096 clips is scored on its own,
+    the graph's rows and columns in blocks read from the video itself for
+    every layer (:class:`_StreamedAdjacency`): the same scores, memory
+    linear in the video's length, time quadratic (the graph is complete).
 
     Parameters
     ----------

@@ -321,6 +321,11 @@ class NGMILDetector(BaseVideoMILNet):
 
     _scores_are_probabilities = True
 
+    def _score_piece_clips(self):
+        # the kernel-3 encoder unfolds 3 input widths per clip (400 MB for
+        # 16384 clips of 2048 features): pieces of 4096 clips
+        return min(4096, super()._score_piece_clips())
+
     def _score_halo(self):
         # each kernel-3 Conv1d of the encoder widens the context by one clip
         return len(self.module_.encoder)

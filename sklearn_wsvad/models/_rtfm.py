@@ -65,8 +65,22 @@ class NonLocalBlock1d(nn.Module):
         nn.init.zeros_(self.bn.weight)
         nn.init.zeros_(self.bn.bias)
 
-    def forward(self, x, mask):
-        """``x``: b x c x t, ``mask``: b x t."""
+    def key_products(self, x):
+        """``sum_j phi(x_j) g(x_j)^T`` over the steps of ``x`` (b x c x t, no
+        padding): b x inter x inter. Summed over the pieces of a long video
+        and divided by its length it is the ``summary`` of :meth:`forward`."""
+        return self.phi(x) @ self.g(x).transpose(1, 2)
+
+    def forward(self, x, mask, summary=None):
+        """``x``: b x c x t, ``mask``: b x t.
+
+        ``summary`` (b x inter x inter, optional): ``phi^T g / T`` of the
+        whole video (see :meth:`key_products`), for ``x`` a piece of it:
+        ``y = theta(x) summary``.
+        """
+        if summary is not None:
+            y = self.theta(x).transpose(1, 2) @ summary
+            return self.bn(self.W(y.transpose(1, 2)), mask) + x
         m = mask[:, None, :].to(x.dtype)  # b x 1 x t
         n_real = m.sum(dim=2, keepdim=True).clamp_min(1.0)  # b x 1 x 1
         theta, phi = self.theta(x).transpose(1, 2), self.phi(x)  # b x t x i, b x i x t
@@ -109,14 +123,28 @@ class MultiScaleTemporalNetwork(nn.Module):
         self.fuse = nn.Conv1d(4 * n_channels, n_features, 3, padding=1, bias=False)
         self.fuse_bn = MaskedBatchNorm1d(n_features)
 
-    def forward(self, x, mask):
-        """``x``: b x t x d, ``mask``: b x t; returns b x t x d."""
+    #: Clips of context each side that a step's output needs, besides the
+    #: non-local block's global summary: 4 (the dilation-4 branch) + 1 (the
+    #: kernel-3 fusion).
+    halo = 5
+
+    def non_local_products(self, x):
+        """:meth:`NonLocalBlock1d.key_products` of a piece ``x`` (b x t x d, no
+        padding)."""
+        return self.non_local.key_products(torch.relu(self.local(x.transpose(1, 2))))
+
+    def forward(self, x, mask, summary=None):
+        """``x``: b x t x d, ``mask``: b x t; returns b x t x d.
+
+        ``summary``: the non-local block's, when ``x`` is a piece of a longer
+        video (see :meth:`RTFMModule.stream_scores`).
+        """
         m = mask[:, None, :].to(x.dtype)  # b x 1 x t
         h = x.transpose(1, 2) * m  # b x d x t
         branches = [
             bn(torch.relu(conv(h)), mask) for conv, bn in zip(self.dilated, self.dilated_bn)
         ]
-        branches.append(self.non_local(torch.relu(self.local(h)) * m, mask))
+        branches.append(self.non_local(torch.relu(self.local(h)) * m, mask, summary))
         fused = torch.cat(branches, dim=1) * m  # b x 4c x t
         out = self.fuse_bn(torch.relu(self.fuse(fused)), mask) + h
         return out.transpose(1, 2)
@@ -171,7 +199,7 @@ class RTFMModule(nn.Module):
                     if layer.bias is not None:
                         nn.init.zeros_(layer.bias)
 
-    def forward(self, x, mask):
+    def forward(self, x, mask, summary=None):
         """Score a padded batch.
 
         Parameters
@@ -192,7 +220,7 @@ class RTFMModule(nn.Module):
         b, t, c, d = x.shape
         rows = x.transpose(1, 2).reshape(b * c, t, d)  # video-major: v0c0, v0c1, ...
         row_mask = mask.repeat_interleave(c, dim=0)
-        features = self.mtn(rows, row_mask)  # b*c x t x d
+        features = self.mtn(rows, row_mask, summary)  # b*c x t x d
         dropped = self.feature_dropout(features)
         logits = self.head(dropped).squeeze(-1).reshape(b, c, t)
         crop_scores = torch.sigmoid(logits)
@@ -205,6 +233,35 @@ class RTFMModule(nn.Module):
             "crop_logits": logits,
             "features": source.reshape(b, c, t, d),
         }
+
+    def stream_scores(self, read, n_clips, chunk):
+        """Scores (``n_clips``) of one long video read piece by piece.
+
+        ``read(start, stop)`` returns the steps ``start..stop-1`` (1 x rows x
+        d). Two passes: the non-local block's summary ``phi^T g / T`` over the
+        whole video, then every piece of ``chunk`` steps with
+        ``MultiScaleTemporalNetwork.halo`` steps of context each side. The
+        same scores as one forward pass over the whole video (the product
+        summed in another order), with memory bounded by the piece.
+        """
+        summary = None
+        for start in range(0, n_clips, chunk):
+            products = self.mtn.non_local_products(read(start, min(start + chunk, n_clips)))
+            summary = products if summary is None else summary.add_(products)
+        summary /= n_clips
+        # results go into one preallocated tensor (small tensors kept between
+        # the pieces' large temporaries fragment the heap)
+        scores, halo = None, self.mtn.halo
+        for start in range(0, n_clips, chunk):
+            stop = min(start + chunk, n_clips)
+            lo, hi = max(0, start - halo), min(n_clips, stop + halo)
+            x = read(lo, hi)
+            mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+            piece = self(x, mask, summary)["scores"][0, start - lo:stop - lo]
+            if scores is None:
+                scores = piece.new_empty(n_clips)
+            scores[start:stop] = piece
+        return scores
 
 
 def official_regularizer(scores, mask, y, lambda_smooth, lambda_sparse):
@@ -340,6 +397,13 @@ class RTFMDetector(BaseVideoMILNet):
                       RTFMDetector())
 
     (``boundaries="floor"`` is the official code's snippet rule.)
+
+    **Long videos.** The non-local block has no softmax, so its product is
+    taken as ``theta (phi^T g)`` (linear in the video's length); a video
+    longer than 4096 clips is scored in two passes over pieces of 1024 clips
+    (:meth:`RTFMModule.stream_scores`): the block's ``phi^T g`` summed over
+    the video, then each piece with 5 clips of context for the dilated
+    convolutions. The same scores, memory bounded by the piece.
 
     **Multi-crop features.** Videos may also be ``(n_clips, n_crops,
     n_features)`` arrays (e.g. 10-crop I3D, through
@@ -550,6 +614,12 @@ class RTFMDetector(BaseVideoMILNet):
         self.crop_training = crop_training
         self.lambda_smooth = lambda_smooth
         self.lambda_sparse = lambda_sparse
+
+    def _stream_piece_clips(self):
+        # the MTN's temporaries are about 12 input widths per clip (branches,
+        # their concatenation, the kernel-3 convolutions' unfolded inputs):
+        # pieces of 1024 clips keep them near 100 MB at 2048 features
+        return min(1024, super()._stream_piece_clips())
 
     def _module_params(self):
         return {

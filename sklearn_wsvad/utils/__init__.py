@@ -5,6 +5,7 @@ from ._padding import pad_videos
 from .validation import (
     check_both_classes,
     check_frame_labels,
+    check_video_classes,
     check_video_labels,
     check_videos,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "check_video_labels",
     "check_frame_labels",
     "check_both_classes",
+    "check_video_classes",
     "pad_videos",
     "LazyVideos",
     "VideoSubset",

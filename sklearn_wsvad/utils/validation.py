@@ -16,6 +16,7 @@ __all__ = [
     "check_video_labels",
     "check_frame_labels",
     "check_both_classes",
+    "check_video_classes",
     "first_nonfinite_clip",
 ]
 
@@ -290,6 +291,102 @@ def check_both_classes(y, what="This model"):
             "MIL learns by contrasting the two: add videos of the missing class, "
             "or use a stratified split (StratifiedKFold) so each fold has both."
         )
+
+
+def check_video_classes(video_classes, *, n_videos=None, n_classes=None, y=None):
+    """Validate the fine-grained classes of videos (column 0: normal).
+
+    Parameters
+    ----------
+    video_classes : array-like of shape (n_videos,) or (n_videos, n_classes)
+        One class index per video (0 for a normal video), or a 0/1 indicator
+        matrix (a video may belong to several anomaly classes, as in
+        XD-Violence), e.g. from
+        :func:`~sklearn_wsvad.datasets.video_class_indicators`.
+    n_videos : int, default=None
+        The number of videos they must match.
+    n_classes : int, default=None
+        The number of classes, normal included (the rows of the class text
+        embeddings); by default the indicator's width or the largest index
+        plus one.
+    y : array-like of shape (n_videos,), default=None
+        Video labels to check them against: a normal video (0) has class 0
+        only, an abnormal one (1) at least one anomaly class and not class 0.
+
+    Returns
+    -------
+    indicators : ndarray of shape (n_videos, n_classes), dtype int8
+
+    Examples
+    --------
+    >>> from sklearn_wsvad.utils import check_video_classes
+    >>> check_video_classes([0, 2, 1], n_classes=3, y=[0, 1, 1])
+    array([[1, 0, 0],
+           [0, 0, 1],
+           [0, 1, 0]], dtype=int8)
+    """
+    if video_classes is None:
+        raise ValueError(
+            "This estimator needs video_classes: the anomaly class of every video (0 for "
+            "normal), an array of shape (n_videos,) of class indices or (n_videos, "
+            "n_classes) of 0/1. The loaders give it as .video_classes; with metadata "
+            "routing, pass fit(X, y, video_classes=...)."
+        )
+    arr = np.asarray(video_classes)
+    if arr.dtype.kind not in "iub" and not (
+            arr.dtype.kind == "f" and np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+        raise ValueError(
+            f"video_classes must hold integers (class indices or 0/1 indicators); got "
+            f"dtype {arr.dtype}."
+        )
+    if arr.ndim == 1:
+        width = int(arr.max()) + 1 if arr.size else 1
+        width = n_classes if n_classes is not None else width
+        if arr.size and (arr.min() < 0 or arr.max() >= width):
+            raise ValueError(
+                f"video_classes holds class indices {int(arr.min())}..{int(arr.max())} but "
+                f"there are {width} classes (0 = normal); indices must lie in [0, {width})."
+            )
+        out = np.zeros((arr.size, width), dtype=np.int8)
+        out[np.arange(arr.size), arr.astype(np.int64)] = 1
+    elif arr.ndim == 2:
+        if not np.isin(arr, (0, 1)).all():
+            raise ValueError("An indicator matrix of video_classes must hold only 0 and 1.")
+        if n_classes is not None and arr.shape[1] != n_classes:
+            raise ValueError(
+                f"video_classes has {arr.shape[1]} columns but there are {n_classes} "
+                "classes (normal included): one column per class."
+            )
+        out = arr.astype(np.int8)
+    else:
+        raise ValueError(
+            f"video_classes must have shape (n_videos,) or (n_videos, n_classes); got "
+            f"{arr.shape}."
+        )
+    if n_videos is not None and out.shape[0] != n_videos:
+        raise ValueError(
+            f"Got {n_videos} videos but video_classes for {out.shape[0]}; give one entry "
+            "per video, in the same order."
+        )
+    empty = np.flatnonzero(out.sum(axis=1) == 0)
+    if empty.size:
+        raise ValueError(f"Video {int(empty[0])} has no class in video_classes.")
+    mixed = np.flatnonzero((out[:, 0] == 1) & (out[:, 1:].sum(axis=1) > 0))
+    if mixed.size:
+        raise ValueError(
+            f"Video {int(mixed[0])} is both normal (class 0) and abnormal in video_classes."
+        )
+    if y is not None:
+        y = check_video_labels(y, n_videos=out.shape[0])
+        wrong = np.flatnonzero(out[:, 0] != (y == 0))
+        if wrong.size:
+            i = int(wrong[0])
+            raise ValueError(
+                f"Video {i} is labelled {'normal' if y[i] == 0 else 'abnormal'} in y but "
+                f"{'normal' if out[i, 0] else 'abnormal'} in video_classes (class 0 is "
+                "normal): the two must agree."
+            )
+    return out
 
 
 def check_frame_labels(frame_labels, n_clips, *, frames_per_clip=16):
