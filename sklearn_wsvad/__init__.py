@@ -11,6 +11,7 @@ from .metrics import (
     frame_average_precision_score,
     frame_equal_error_rate,
     frame_roc_auc_score,
+    make_detection_scorer,
     make_frame_scorer,
     score_clips,
     segment_average_precision,
@@ -39,5 +40,6 @@ __all__ = [
     "make_frame_scorer",
     "top_k_precision_score",
     "detection_map",
+    "make_detection_scorer",
     "segment_average_precision",
 ]

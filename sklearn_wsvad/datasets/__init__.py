@@ -8,6 +8,7 @@ from ._classes import (
     XD_VIOLENCE_CLASSES,
     video_class_indicators,
 )
+from ._clip import make_wsvad_clip_videos
 from ._features import FeatureVideos, load_features, resolve_list_entry, video_name
 from ._ground_truth import (
     fit_to_clips,
@@ -21,6 +22,7 @@ from ._synthetic import make_wsvad_videos
 __all__ = [
     "make_wsvad_videos",
     "make_wsvad_regime",
+    "make_wsvad_clip_videos",
     "REGIMES",
     "load_features",
     "FeatureVideos",

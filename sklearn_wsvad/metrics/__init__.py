@@ -9,7 +9,14 @@ from ._frame import (
     frame_equal_error_rate,
     frame_roc_auc_score,
 )
-from ._scorer import FrameScorer, make_frame_scorer, score_clips
+from ._scorer import (
+    DetectionScorer,
+    FrameScorer,
+    make_detection_scorer,
+    make_frame_scorer,
+    predict_proba_clips,
+    score_clips,
+)
 from ._topk import top_k_precision_score
 
 __all__ = [
@@ -25,4 +32,7 @@ __all__ = [
     "segment_average_precision",
     "detection_map",
     "class_segment_proposals",
+    "make_detection_scorer",
+    "DetectionScorer",
+    "predict_proba_clips",
 ]

@@ -4,13 +4,21 @@ import functools
 
 from sklearn.utils.metadata_routing import MetadataRequest
 
+from ._detection import IOU_THRESHOLDS, detection_map
 from ._frame import (
     frame_average_precision_score,
     frame_equal_error_rate,
     frame_roc_auc_score,
 )
 
-__all__ = ["score_clips", "make_frame_scorer", "FrameScorer"]
+__all__ = [
+    "score_clips",
+    "predict_proba_clips",
+    "make_frame_scorer",
+    "FrameScorer",
+    "make_detection_scorer",
+    "DetectionScorer",
+]
 
 
 def score_clips(estimator, X):
@@ -47,6 +55,30 @@ def score_clips(estimator, X):
     >>> [s.shape == (len(v),) for s, v in zip(scores, data.videos)] == [True] * 20
     True
     """
+    return _per_clip(estimator, X, "score_clips")
+
+
+def predict_proba_clips(estimator, X):
+    """Per-clip class probabilities of every video, through a whole Pipeline.
+
+    As :func:`score_clips`, for models with a ``predict_proba_clips`` method
+    (the vision-language models: one column per class, the normal class
+    first): each input clip takes the probabilities of the row it landed in.
+
+    Parameters
+    ----------
+    estimator : fitted model, Pipeline or search
+    X : sequence of ndarray of shape (n_clips_i, n_features)
+
+    Returns
+    -------
+    probabilities : list of ndarray of shape (n_clips_i, n_classes)
+    """
+    return _per_clip(estimator, X, "predict_proba_clips")
+
+
+def _per_clip(estimator, X, method):
+    """``method`` of the final model, mapped back to the input clips."""
     if hasattr(estimator, "best_estimator_"):
         estimator = estimator.best_estimator_
     if hasattr(estimator, "steps"):
@@ -71,13 +103,13 @@ def score_clips(estimator, X):
                     "so its output rows cannot be mapped back to clips."
                 )
         final = estimator.steps[-1][1]
-        rows = score_clips(final, Xt)
+        rows = _per_clip(final, Xt, method)
         return rows if index is None else [r[i] for r, i in zip(rows, index)]
-    if hasattr(estimator, "score_clips"):
-        return estimator.score_clips(X)
+    if hasattr(estimator, method):
+        return getattr(estimator, method)(X)
     raise TypeError(
-        f"{type(estimator).__name__} cannot score clips: expected a model with a "
-        "score_clips method (sklearn_wsvad.models) or a Pipeline ending in one."
+        f"{type(estimator).__name__} has no {method} method: expected a model of "
+        f"sklearn_wsvad.models with one, or a Pipeline ending in one."
     )
 
 
@@ -179,3 +211,70 @@ default="roc_auc"
     ['snippetreformer__n_snippets']
     """
     return FrameScorer(metric, abnormal_only=abnormal_only, frames_per_clip=frames_per_clip)
+
+
+class DetectionScorer:
+    """Scorer ``scorer(estimator, X, y=None, *, segments)``: the mean over IoU
+    thresholds of :func:`~sklearn_wsvad.detection_map`.
+
+    Made by :func:`make_detection_scorer`. It requests ``segments`` (per
+    video, rows ``(class, start_frame, end_frame)``) through scikit-learn's
+    metadata routing, and reads the class probabilities of every clip with
+    :func:`predict_proba_clips`.
+    """
+
+    def __init__(self, *, iou_thresholds=IOU_THRESHOLDS, normal="evaluate", normal_class=0,
+                 frames_per_clip=16):
+        self.iou_thresholds = tuple(iou_thresholds)
+        self.normal = normal
+        self.normal_class = normal_class
+        self.frames_per_clip = frames_per_clip
+
+    def __call__(self, estimator, X, y=None, *, segments=None):
+        if segments is None:
+            raise ValueError(
+                "This detection scorer needs segments (per video, rows (class, "
+                "start_frame, end_frame); empty for a normal video). Call scorer(estimator, "
+                "X, segments=...) or, in a search, enable routing with "
+                "sklearn.set_config(enable_metadata_routing=True) and pass "
+                "search.fit(X, y, segments=...)."
+            )
+        values = detection_map(segments, predict_proba_clips(estimator, X),
+                               iou_thresholds=self.iou_thresholds, normal=self.normal,
+                               normal_class=self.normal_class,
+                               frames_per_clip=self.frames_per_clip)
+        return float(values.mean())
+
+    def get_metadata_routing(self):
+        """Request ``segments`` for scoring (metadata routing protocol)."""
+        request = MetadataRequest(owner=type(self).__name__)
+        request.score.add_request(param="segments", alias=True)
+        return request
+
+    def __repr__(self):
+        return (f"make_detection_scorer(iou_thresholds={self.iou_thresholds}, "
+                f"normal={self.normal!r})")
+
+
+def make_detection_scorer(*, iou_thresholds=IOU_THRESHOLDS, normal="evaluate", normal_class=0,
+                          frames_per_clip=16):
+    """Make a fine-grained detection scorer (average mAP@IoU) for ``GridSearchCV``.
+
+    Parameters
+    ----------
+    iou_thresholds : sequence of float, default=(0.1, 0.2, 0.3, 0.4, 0.5)
+    normal : {"evaluate", "exclude", "zero"}, default="evaluate"
+        See :func:`~sklearn_wsvad.detection_map`.
+    normal_class : int or None, default=0
+    frames_per_clip : int, default=16
+
+    Returns
+    -------
+    scorer : DetectionScorer
+        The mean over the thresholds of the mAP, in [0, 1]; requests
+        ``segments`` through metadata routing.
+    """
+    if normal not in ("evaluate", "exclude", "zero"):
+        raise ValueError(f"normal must be 'evaluate', 'exclude' or 'zero'; got {normal!r}.")
+    return DetectionScorer(iou_thresholds=iou_thresholds, normal=normal,
+                           normal_class=normal_class, frames_per_clip=frames_per_clip)

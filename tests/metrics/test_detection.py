@@ -162,3 +162,65 @@ def test_inputs_are_not_modified():
     detection_map(segments, scores)
     np.testing.assert_array_equal(scores[0], before[0])
     np.testing.assert_array_equal(segments[0], before[1])
+
+
+class _TextCosine:
+    """A stand-in vision-language model: class probabilities are the softmax
+    of the clips' cosines to fixed class text embeddings."""
+
+    def __init__(self, text=None, temperature=0.1):
+        self.text = text
+        self.temperature = temperature
+
+    def get_params(self, deep=True):
+        return {"text": self.text, "temperature": self.temperature}
+
+    def set_params(self, **params):
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def fit(self, X, y):
+        self.fitted_ = True
+        return self
+
+    def predict_proba_clips(self, X):
+        text = self.text / np.linalg.norm(self.text, axis=1, keepdims=True)
+        out = []
+        for v in X:
+            z = (v / np.linalg.norm(v, axis=1, keepdims=True)) @ text.T / self.temperature
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+            out.append(z / z.sum(axis=1, keepdims=True))
+        return out
+
+
+def test_detection_scorer_in_a_search_gets_segments_by_routing():
+    import sklearn
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_wsvad import SnippetReformer, make_detection_scorer
+    from sklearn_wsvad.datasets import make_wsvad_clip_videos
+    from sklearn_wsvad.metrics import predict_proba_clips
+
+    data = make_wsvad_clip_videos(24, n_classes=3, n_features=32, random_state=0)
+    scorer = make_detection_scorer(normal="exclude")
+    model = _TextCosine(data.text_embeddings)
+    direct = scorer(model, data.videos, segments=data.segments)
+    expected = detection_map(data.segments, model.predict_proba_clips(data.videos),
+                             normal="exclude").mean()
+    assert direct == pytest.approx(expected) and 0 < direct <= 1
+    # through a Pipeline: the identity reformer maps every clip back
+    pipe = make_pipeline(SnippetReformer(n_snippets=4), _TextCosine(data.text_embeddings))
+    pipe.fit(data.videos, data.target)
+    for a, b in zip(predict_proba_clips(pipe, data.videos), model.predict_proba_clips(data.videos)):
+        np.testing.assert_allclose(a, b)
+    search = GridSearchCV(pipe, {"_textcosine__temperature": [0.05, 1.0]}, scoring=scorer,
+                          cv=StratifiedKFold(2))
+    with sklearn.config_context(enable_metadata_routing=True):
+        search.fit(data.videos, data.target, segments=data.segments)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    with pytest.raises(ValueError, match="needs segments"):
+        scorer(model, data.videos)
+    with pytest.raises(TypeError, match="has no predict_proba_clips"):
+        predict_proba_clips(object(), data.videos)
