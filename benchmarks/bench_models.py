@@ -27,6 +27,7 @@ from sklearn_wsvad import SnippetReformer
 from sklearn_wsvad.datasets import make_wsvad_videos
 from sklearn_wsvad.models import (
     BNWVADDetector,
+    CLIPTSADetector,
     CrossBatchClusteringDetector,
     MagnitudeMILDetector,
     MILRankingDetector,
@@ -45,6 +46,7 @@ MODELS = {
     # the difference is the cost of the clustering branch
     "  backbone only": functools.partial(CrossBatchClusteringDetector, lambda_1=0.0,
                                          cross_batch=False, guidance=False),
+    "CLIPTSADetector": CLIPTSADetector,
 }
 
 

@@ -20,6 +20,7 @@ from sklearn.utils.estimator_checks import (
 
 from sklearn_wsvad.models import (
     BNWVADDetector,
+    CLIPTSADetector,
     CrossBatchClusteringDetector,
     MagnitudeMILDetector,
     MILRankingDetector,
@@ -52,6 +53,8 @@ MODELS = [
                    random_state=0),
     CrossBatchClusteringDetector(max_epochs=2, fc_size=8, gcn_sizes=(8, 4), batch_size=8,
                                  random_state=0),
+    CLIPTSADetector(max_epochs=2, n_channels=8, hidden_sizes=(8, 4), scorer_hidden=8,
+                    batch_size=8, random_state=0),
 ]
 ALL = TRANSFORMERS + MODELS
 

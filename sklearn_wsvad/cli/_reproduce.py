@@ -89,6 +89,7 @@ MODELS = {
     "ngmil": ModelSpec("NGMILDetector"),
     "bnwvad": ModelSpec("BNWVADDetector", n_snippets=200, boundaries="floor"),
     "crossbatch": ModelSpec("CrossBatchClusteringDetector"),
+    "cliptsa": ModelSpec("CLIPTSADetector", boundaries="floor"),
 }
 
 

@@ -32,8 +32,9 @@ def _parser():
     rep.add_argument("--model", default="magnitude", choices=sorted(MODELS),
                      help="MIL classifier trained on every configuration: magnitude (the "
                           "paper's), sultani (MIL ranking), rtfm, ngmil, bnwvad (200 snippets, "
-                          "a 128-wide enhancer) or crossbatch (cross-batch clustering "
-                          "guidance) (default: magnitude)")
+                          "a 128-wide enhancer), crossbatch (cross-batch clustering "
+                          "guidance) or cliptsa (CLIP-TSA, for CLIP features) (default: "
+                          "magnitude)")
     rep.add_argument("--dataset", default="synthetic", choices=sorted(DATASETS),
                      help="synthetic data (default) or a benchmark's released features, "
                           "read from --data-home")

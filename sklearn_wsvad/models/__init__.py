@@ -8,6 +8,7 @@ from ._bnwvad import (
     divergence_from_mean,
     sample_batch_selection,
 )
+from ._cliptsa import CLIPTSADetector, CLIPTSAModule, perturbed_topk_membership
 from ._crossbatch import (
     CrossBatchClusteringDetector,
     CrossBatchClusteringLoss,
@@ -40,6 +41,9 @@ __all__ = [
     "MILRankingModule",
     "MILRankingLoss",
     "RTFMDetector",
+    "CLIPTSADetector",
+    "CLIPTSAModule",
+    "perturbed_topk_membership",
     "NGMILDetector",
     "BNWVADDetector",
     "BNWVADModule",

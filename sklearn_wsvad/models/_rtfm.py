@@ -234,6 +234,10 @@ class RTFMModule(nn.Module):
             "features": source.reshape(b, c, t, d),
         }
 
+    def _piece_forward(self, x, mask, summary):
+        """The forward pass on a piece of a long video (:meth:`stream_scores`)."""
+        return self(x, mask, summary)
+
     def stream_scores(self, read, n_clips, chunk):
         """Scores (``n_clips``) of one long video read piece by piece.
 
@@ -257,7 +261,7 @@ class RTFMModule(nn.Module):
             lo, hi = max(0, start - halo), min(n_clips, stop + halo)
             x = read(lo, hi)
             mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
-            piece = self(x, mask, summary)["scores"][0, start - lo:stop - lo]
+            piece = self._piece_forward(x, mask, summary)["scores"][0, start - lo:stop - lo]
             if scores is None:
                 scores = piece.new_empty(n_clips)
             scores[start:stop] = piece
