@@ -41,6 +41,7 @@ def _fitted_steps(n_features):
     from sklearn_wsvad.datasets import make_wsvad_videos
     from sklearn_wsvad.models import (
         BNWVADDetector,
+        CLIPTSADetector,
         CrossBatchClusteringDetector,
         MagnitudeMILDetector,
         MILRankingDetector,
@@ -65,7 +66,7 @@ def _fitted_steps(n_features):
     for step in steps.values():
         step.fit(videos, data.target)
     for cls in (MagnitudeMILDetector, MILRankingDetector, NGMILDetector, RTFMDetector,
-                BNWVADDetector, CrossBatchClusteringDetector):
+                BNWVADDetector, CrossBatchClusteringDetector, CLIPTSADetector):
         steps[cls.__name__] = cls(max_epochs=1, random_state=0).fit(snippets, data.target)
     return steps
 

@@ -13,6 +13,7 @@ from hypothesis.extra import numpy as hnp  # noqa: E402
 
 from sklearn_wsvad import SnippetReformer  # noqa: E402
 from sklearn_wsvad.metrics import (  # noqa: E402
+    detection_map,
     equal_error_rate,
     expand_clip_scores,
     frame_average_precision_score,
@@ -163,6 +164,40 @@ def test_frame_metrics_are_in_range_or_say_why_not(data):
         y, s = np.concatenate(labels), np.concatenate(frames)
         assert equal_error_rate(y, s) == frame_equal_error_rate(labels, scores,
                                                                  frames_per_clip=2)
+
+
+@st.composite
+def detection_cases(draw):
+    """Class scores of a few videos and anomaly segments within their frames."""
+    n_classes = draw(st.integers(2, 4))
+    fpc = draw(st.integers(1, 16))
+    scores, segments = [], []
+    for _ in range(draw(st.integers(1, 4))):
+        n = draw(st.integers(1, 12))
+        kind = draw(st.sampled_from(["random", "random", "constant", "ties"]))
+        x = np.random.default_rng(draw(st.integers(0, 2**16))).random((n, n_classes))
+        if kind == "constant":
+            x[:] = x[:1]
+        elif kind == "ties":
+            x = np.round(x, 1)
+        rows = []
+        for _ in range(draw(st.integers(0, 2))):
+            start = draw(st.integers(0, n * fpc - 1))
+            stop = draw(st.integers(start + 1, n * fpc))
+            rows.append((draw(st.integers(1, n_classes - 1)), start, stop))
+        scores.append(x)
+        segments.append(rows)
+    return segments, scores, fpc
+
+
+@FUZZ
+@given(case=detection_cases(), normal=st.sampled_from(["evaluate", "exclude", "zero"]))
+def test_detection_map_is_in_range_for_any_valid_case(case, normal):
+    segments, scores, fpc = case
+    copies = [s.copy() for s in scores]
+    values = detection_map(segments, scores, frames_per_clip=fpc, normal=normal)
+    assert values.shape == (5,) and ((values >= 0) & (values <= 1)).all()
+    _assert_unchanged(scores, copies)
 
 
 @settings(derandomize=True, database=None, deadline=None, max_examples=8,
