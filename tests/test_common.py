@@ -26,6 +26,7 @@ from sklearn_wsvad.models import (
     MILRankingDetector,
     NGMILDetector,
     RTFMDetector,
+    VadCLIPDetector,
 )
 from sklearn_wsvad.refine import (
     ClipNormalizer,
@@ -54,6 +55,9 @@ MODELS = [
     CrossBatchClusteringDetector(max_epochs=2, fc_size=8, gcn_sizes=(8, 4), batch_size=8,
                                  random_state=0),
     CLIPTSADetector(max_epochs=2, n_channels=8, hidden_sizes=(8, 4), scorer_hidden=8,
+                    batch_size=8, random_state=0),
+    VadCLIPDetector(text_embeddings=np.random.RandomState(0).normal(size=(3, 16)),
+                    local_layers=1, window=4, input_scaling="standard", max_epochs=2,
                     batch_size=8, random_state=0),
 ]
 ALL = TRANSFORMERS + MODELS

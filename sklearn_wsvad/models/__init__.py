@@ -31,6 +31,7 @@ from ._rtfm import (
     RTFMModule,
     official_regularizer,
 )
+from ._vadclip import VadCLIPDetector, VadCLIPLoss, VadCLIPModule, mil_top_k
 
 __all__ = [
     "BaseVideoMILNet",
@@ -42,6 +43,10 @@ __all__ = [
     "MILRankingLoss",
     "RTFMDetector",
     "CLIPTSADetector",
+    "VadCLIPDetector",
+    "VadCLIPModule",
+    "VadCLIPLoss",
+    "mil_top_k",
     "CLIPTSAModule",
     "perturbed_topk_membership",
     "NGMILDetector",

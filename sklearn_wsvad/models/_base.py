@@ -485,19 +485,26 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
             video's scores. For a multi-crop video (models that accept
             crops), a clip's score is the mean over its crops.
         """
+        return self._per_clip(X, self._batch_scores)
+
+    def _per_clip(self, X, extract):
+        """``extract(module output)`` (b x t x ...) of every clip of every video,
+        through the validation, pieces, batching and crop means of
+        :meth:`score_clips`."""
         self.check_is_fitted()
         videos = check_videos(X, n_features=self.n_features_in_, allow_crops=self._accepts_crops,
                               compute_dtype=np.float32)
         bags, owner = _split_crops(videos)
         bag_scores = [None] * len(bags)
-        halo, stream = self._score_halo(), self._streams()
+        halo = self._score_halo()
+        stream = self._streams() and extract == self._batch_scores
         # models with a global part score long bags in two passes (_stream_bag)
         streamed = [i for i, bag in enumerate(bags) if stream and len(bag) > _STREAM_CHUNK_CLIPS]
         for i in streamed:
             bag_scores[i] = self._stream_bag(bags[i])
         rest = [i for i in range(len(bags)) if bag_scores[i] is None]
         pieces, keep = _chunk_bags([bags[i] for i in rest], halo, self._score_piece_clips())
-        scores = self._score_bags(pieces)
+        scores = self._score_bags(pieces, extract)
         for i, parts in zip(rest, keep):
             bag_scores[i] = (scores[parts[0][0]][parts[0][1]] if len(parts) == 1 else
                              np.concatenate([scores[j][cut] for j, cut in parts]))
@@ -572,7 +579,7 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         """Clips per piece in :meth:`_stream_bag`."""
         return _STREAM_CHUNK_CLIPS
 
-    def _score_bags(self, bags):
+    def _score_bags(self, bags, extract=None):
         """Scores of every bag (2-D), batching bags of equal length only."""
         if not bags:
             return []
@@ -590,7 +597,7 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
             dataset = VideoDataset([bags[i] for i in order[group]])
             for batch in self.get_iterator(dataset, training=False):
                 with torch.no_grad():
-                    scores = self._batch_scores(self.evaluation_step(batch))
+                    scores = (extract or self._batch_scores)(self.evaluation_step(batch))
                 scores = scores.detach().to("cpu", torch.float64).numpy()
                 real = batch[0]["mask"].sum(dim=1).tolist()
                 sorted_scores.extend(s[:n].copy() for s, n in zip(scores, real))

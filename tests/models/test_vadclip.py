@@ -1,0 +1,103 @@
+"""VadCLIP: top-k rules, classes and their routing, the test protocol."""
+
+import numpy as np
+import pytest
+import sklearn
+import torch
+
+from sklearn_wsvad.datasets import make_wsvad_clip_videos
+from sklearn_wsvad.models import VadCLIPDetector, VadCLIPLoss, mil_top_k
+from sklearn_wsvad.models._vadclip import _top_k_mean
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_wsvad_clip_videos(24, n_classes=3, n_features=16, min_clips=8, max_clips=40,
+                                  random_state=0)
+
+
+def _model(data, **params):
+    return VadCLIPDetector(text_embeddings=data.text_embeddings, local_layers=1, window=4,
+                           max_epochs=2, batch_size=8, random_state=0, **params)
+
+
+def test_top_k_by_hand():
+    mask = torch.tensor([[True] * 40, [True] * 15 + [False] * 25])
+    np.testing.assert_array_equal(mil_top_k(mask).numpy(), [3, 1])  # floor(n / 16) + 1
+    values = torch.arange(40.0)[None].repeat(2, 1)
+    np.testing.assert_allclose(_top_k_mean(values, mask, mil_top_k(mask)).numpy(),
+                               [(39 + 38 + 37) / 3, 14])
+
+
+def test_mil_align_targets_share_several_classes():
+    loss = VadCLIPLoss(lambda_text=0.0)
+    logits2 = torch.tensor([[[0.0, 2.0, 2.0]]])  # one step, three classes
+    out = {"scores": torch.tensor([[0.5]]), "logits2": logits2,
+           "text": torch.eye(3)}
+    mask = torch.ones(1, 1, dtype=torch.bool)
+    both = loss(out, torch.tensor([[1.0, 0.0, 1.0, 1.0]]), mask)
+    log_p = torch.log_softmax(logits2[0, 0], dim=0)
+    bce = -np.log(0.5)
+    assert float(both) == pytest.approx(bce - 0.5 * float(log_p[1] + log_p[2]))
+    # without classes: -log of the anomaly classes' total probability
+    coarse = loss(out, torch.tensor([1.0]), mask)
+    assert float(coarse) == pytest.approx(bce - float(torch.logsumexp(log_p[1:], 0)))
+
+
+def test_fit_with_classes_and_class_probabilities(data):
+    model = _model(data).fit(data.videos, data.target, video_classes=data.video_classes)
+    proba = model.predict_proba_clips(data.videos)
+    assert [p.shape for p in proba] == [(len(v), 4) for v in data.videos]
+    np.testing.assert_allclose([p.sum(axis=1) for p in proba][0], 1.0, rtol=1e-5)
+    # the classes change training
+    plain = _model(data).fit(data.videos, data.target)
+    assert not np.allclose(plain.predict_proba_clips(data.videos[:1])[0], proba[0])
+
+
+def test_long_test_videos_are_scored_in_independent_pieces(data):
+    model = _model(data, max_length=16).fit([v[:16] for v in data.videos], data.target)
+    video = np.concatenate(data.videos[:3])
+    pieces = [video[i:i + 16] for i in range(0, len(video), 16)]
+    np.testing.assert_allclose(model.score_clips([video])[0],
+                               np.concatenate(model.score_clips(pieces)), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("params, fit_kwargs, match", [
+    ({"text_embeddings": None}, {}, "needs text_embeddings"),
+    ({"text_embeddings": np.ones((1, 16))}, {}, "at least 2 rows"),
+    ({"heads": 3}, {}, "must divide"),
+    ({"max_length": 8}, {}, "pool the training videos first"),
+    ({}, {"video_classes": [1] * 24}, "labelled normal in y but abnormal"),
+    ({}, {"video_classes": np.zeros((24, 3), int)}, "3 columns but there are 4"),
+])
+def test_bad_settings_are_named(data, params, fit_kwargs, match):
+    model = _model(data)
+    model.set_params(**params)
+    with pytest.raises(ValueError, match=match):
+        model.fit(data.videos, data.target, **fit_kwargs)
+
+
+def test_classes_routed_in_a_search_with_the_detection_scorer(data):
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_wsvad import SnippetReformer, make_detection_scorer
+
+    seen = []
+
+    class Spy(VadCLIPDetector):
+        def fit(self, X, y, video_classes=None):
+            seen.append(video_classes is not None)
+            return super().fit(X, y, video_classes=video_classes)
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = Spy(text_embeddings=data.text_embeddings, local_layers=1, window=4,
+                    max_epochs=1, batch_size=8, random_state=0)
+        model.set_fit_request(video_classes=True)
+        pipe = make_pipeline(SnippetReformer(n_snippets=8), model)
+        search = GridSearchCV(pipe, {"spy__lambda_text": [0.0, 0.1]}, cv=StratifiedKFold(2),
+                              scoring=make_detection_scorer(normal="exclude"))
+        search.fit(data.videos, data.target, video_classes=data.video_classes,
+                   segments=data.segments)
+    assert seen and all(seen)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
