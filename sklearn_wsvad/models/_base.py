@@ -559,7 +559,7 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         ``start..stop-1`` as the module sees them: float32, scaled, on the
         device, shape ``1 x rows x d``), and returns the ``n_clips`` scores.
         Memory then grows linearly with the video's length whatever the model
-        (pieces of ``_STREAM_CHUNK_CLIPS`` clips plus a few arrays of one
+        (pieces of :meth:`_stream_piece_clips` clips plus a few arrays of one
         hidden layer's width per clip), and a memory-mapped video is never
         read into memory whole.
         """
