@@ -47,6 +47,7 @@ def _fitted_steps(n_features):
         MILRankingDetector,
         NGMILDetector,
         RTFMDetector,
+        VadCLIPDetector,
     )
     from sklearn_wsvad.refine import (
         ClipNormalizer,
@@ -68,6 +69,9 @@ def _fitted_steps(n_features):
     for cls in (MagnitudeMILDetector, MILRankingDetector, NGMILDetector, RTFMDetector,
                 BNWVADDetector, CrossBatchClusteringDetector, CLIPTSADetector):
         steps[cls.__name__] = cls(max_epochs=1, random_state=0).fit(snippets, data.target)
+    text = np.random.default_rng(0).normal(size=(7, 512))  # random class text, CLIP's width
+    steps["VadCLIPDetector"] = VadCLIPDetector(text_embeddings=text, max_epochs=1,
+                                               random_state=0).fit(snippets, data.target)
     return steps
 
 

@@ -9,7 +9,8 @@ default). Per model it prints
     (one video per forward call, input scaled, no validation or batching:
     the library's overhead; the target is >= 0.8),
 and training time and throughput as ratios to the core paper's
-MagnitudeMILDetector measured in the same run. The cross-batch clustering
+MagnitudeMILDetector measured in the same run. VadCLIP gets random class
+text embeddings (7 x 512) and no classes: only its speed is measured. The cross-batch clustering
 model is also timed without its clustering branch (backbone only), to show
 what the batch K-means costs.
 
@@ -33,7 +34,13 @@ from sklearn_wsvad.models import (
     MILRankingDetector,
     NGMILDetector,
     RTFMDetector,
+    VadCLIPDetector,
 )
+
+#: Class text embeddings for VadCLIP (7 classes, CLIP's width; random unit rows:
+#: the benchmark times the model, the data carries no classes)
+_TEXT = np.random.default_rng(0).normal(size=(7, 512))
+_TEXT /= np.linalg.norm(_TEXT, axis=1, keepdims=True)
 
 MODELS = {
     "MagnitudeMILDetector": MagnitudeMILDetector,
@@ -47,24 +54,29 @@ MODELS = {
     "  backbone only": functools.partial(CrossBatchClusteringDetector, lambda_1=0.0,
                                          cross_batch=False, guidance=False),
     "CLIPTSADetector": CLIPTSADetector,
+    "VadCLIPDetector": functools.partial(VadCLIPDetector, text_embeddings=_TEXT),
 }
 
 
 def bare_module_throughput(est, videos):
-    """Clips per second of ``est.module_`` alone, one video per forward call."""
+    """Clips per second of ``est.module_`` alone, one video per forward call
+    (VadCLIP: one forward call per piece of ``max_length`` steps, its test
+    protocol)."""
     module = est.module_.eval()
     device = torch.device(est.device)
     stats = None
     if est.input_mean_ is not None:
         stats = [torch.as_tensor(a, dtype=torch.float32, device=device)
                  for a in (est.input_mean_, est.input_scale_)]
+    piece = getattr(est, "max_length", None)
     start = time.perf_counter()
     with torch.no_grad():
         for video in videos:
             x = torch.as_tensor(np.asarray(video, dtype=np.float32), device=device)[None]
             if stats is not None:
                 x = (x - stats[0]) / stats[1]
-            module(x, torch.ones(x.shape[:2], dtype=torch.bool, device=device))
+            for part in (x.split(piece, dim=1) if piece else [x]):
+                module(part, torch.ones(part.shape[:2], dtype=torch.bool, device=device))
     return sum(len(v) for v in videos) / (time.perf_counter() - start)
 
 

@@ -7,7 +7,13 @@ settings on the raw features** (no scaler added)::
 
     FeatureNormClusterUndersampler(), SnippetReformer(<model's>), Model(random_state=seed)
 
-and scored on every test clip. Two references come from the same split:
+and scored on every test clip. Two more regimes are CLIP-like
+(``make_wsvad_clip_videos``, 200 videos split 100 + 100 by class, 512
+features): ``clip_aligned`` (anomaly clips near their class's text
+embedding) and ``clip_misaligned`` (unrelated to the text). VadCLIP gets the
+data's class text embeddings and the training videos' classes there; on the
+other regimes, whose features carry no text, it gets random unit text
+embeddings (7 classes) and no classes. Two references come from the same split:
 
 * floor: the raw feature norm of each clip as its score (no training);
 * ceiling: a logistic regression on standardised clips, trained with the
@@ -32,12 +38,17 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_wsvad import frame_roc_auc_score, score_clips
-from sklearn_wsvad.cli._reproduce import MODELS
+from sklearn_wsvad.cli._reproduce import MODELS, _clip_split
 from sklearn_wsvad.datasets import REGIMES, make_wsvad_regime
 from sklearn_wsvad.refine import clip_norms
 
+#: CLIP-like regimes: name -> make_wsvad_clip_videos regime
+CLIP_REGIMES = {"clip_aligned": "aligned", "clip_misaligned": "misaligned"}
+
 
 def _data(regime, seed, n_features):
+    if regime in CLIP_REGIMES:
+        return _clip_split(200, 0.5, 512, CLIP_REGIMES[regime], seed)
     return make_wsvad_regime(regime, n_features=n_features, random_state=seed)
 
 
@@ -57,9 +68,18 @@ def _model(name, regime, seed, n_features, params):
     torch.set_num_threads(1)
     train, test = _data(regime, seed, n_features)
     spec = MODELS[name]
+    fit_params = {}
+    if spec.vision_language:
+        if "text_embeddings" in train:
+            params = {"text_embeddings": train.text_embeddings, **params}
+            fit_params = {"model__video_classes": train.video_classes}
+        else:
+            text = np.random.default_rng(seed).normal(size=(7, train.videos[0].shape[1]))
+            params = {"text_embeddings": text / np.linalg.norm(text, axis=1, keepdims=True),
+                      **params}
     pipe = spec.pipeline(spec.build(random_state=seed, **params))
     start = time.perf_counter()
-    pipe.fit(train.videos, train.target)
+    pipe.fit(train.videos, train.target, **fit_params)
     auc = frame_roc_auc_score(test.frame_labels, score_clips(pipe, test.videos))
     return auc, time.perf_counter() - start
 
@@ -81,7 +101,7 @@ def _overrides(items):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--regimes", default=",".join(REGIMES))
+    parser.add_argument("--regimes", default=",".join([*REGIMES, *CLIP_REGIMES]))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--n-features", type=int, default=256)
     parser.add_argument("--n-jobs", type=int, default=2)
@@ -91,7 +111,7 @@ def main():
     models, regimes = args.models.split(","), args.regimes.split(",")
     params = _overrides(args.set)
     for kind, names, known in [("model", models + list(params), MODELS),
-                               ("regime", regimes, REGIMES)]:
+                               ("regime", regimes, [*REGIMES, *CLIP_REGIMES])]:
         unknown = sorted(set(names) - set(known))
         if unknown:
             parser.error(f"unknown {kind} {unknown}; expected names from {sorted(known)}")

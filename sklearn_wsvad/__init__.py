@@ -5,12 +5,14 @@ torch. Models live in :mod:`sklearn_wsvad.models`.
 """
 
 from .metrics import (
+    class_frame_roc_auc_score,
     detection_map,
     equal_error_rate,
     expand_clip_scores,
     frame_average_precision_score,
     frame_equal_error_rate,
     frame_roc_auc_score,
+    make_class_frame_scorer,
     make_detection_scorer,
     make_frame_scorer,
     score_clips,
@@ -42,4 +44,6 @@ __all__ = [
     "detection_map",
     "make_detection_scorer",
     "segment_average_precision",
+    "class_frame_roc_auc_score",
+    "make_class_frame_scorer",
 ]

@@ -14,8 +14,9 @@ seed this script
    (``--n-segments`` floor-pooled segments per crop file, each crop file a
    training video), ``main.py``'s loop and optimizer (Adam, lr 1e-4,
    weight decay 5e-5, ``--batch-size`` normal + ``--batch-size`` abnormal
-   crop files per step, loaders re-created when exhausted; XD-Violence's
-   ratios 0.2 / 0.4) for ``--steps`` steps, then scores every test clip with
+   crop files per step, loaders re-created when exhausted,
+   ``parity_common.run_steps``; XD-Violence's ratios 0.2 / 0.4) for
+   ``--steps`` steps, then scores every test clip with
    ``test.get_predicts`` (the 5 crops of a video in one batch, the crop-mean
    ``distance_sum * normal_scores``, 16 frames per clip);
 3. trains ``SnippetReformer(--n-segments, boundaries="floor") ->
@@ -51,8 +52,8 @@ Example::
     python benchmarks/parity/bnwvad.py --repo /tmp/BN-WVAD --seeds 3 --steps 300
 """
 
-import argparse
 import contextlib
+import functools
 import os
 import sys
 import tempfile
@@ -66,14 +67,21 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from layouts import make_multicrop_split, write_per_crop_layout, write_xd_lists  # noqa: E402,E501
-from parity_common import fit_and_score  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-
-from sklearn_wsvad import (  # noqa: E402
-    SnippetReformer,
-    frame_average_precision_score,
-    frame_roc_auc_score,
+from parity_common import (  # noqa: E402
+    add_run_options,
+    fit_and_score_floor,
+    library_runs,
+    make_parser,
+    mean_std_column,
+    paired_loaders,
+    print_table,
+    print_versus_official,
+    run_steps,
+    steps_column,
+    timing_columns,
 )
+
+from sklearn_wsvad import frame_average_precision_score, frame_roc_auc_score  # noqa: E402
 from sklearn_wsvad.models import BNWVADDetector  # noqa: E402
 
 N_CROPS = 5  # test.get_predicts averages batches of 5 crop files
@@ -136,23 +144,15 @@ def run_official(official, workdir, n_abnormal, batch_size, steps, n_segments, n
                                  kernel_sizes=[1, 1, 1])
     with _working_directory(workdir):
         net = official.models.WSAD(n_features, flag="Train", args=args)
-        loaders = [
-            DataLoader(_dataset(official, n_abnormal, "Train", n_segments, n_features,
-                                is_normal=normal),
-                       batch_size=batch_size, shuffle=True, num_workers=0, drop_last=True)
-            for normal in (True, False)
-        ]
+        loaders = paired_loaders(
+            lambda normal: _dataset(official, n_abnormal, "Train", n_segments, n_features,
+                                    is_normal=normal),
+            batch_size)
         criterion = official.losses.LossComputer()
         optimizer = torch.optim.Adam(net.parameters(), lr=1e-4, betas=(0.9, 0.999),
                                      weight_decay=5e-5)
-        start = time.perf_counter()
-        for step in range(steps):
-            if step % len(loaders[0]) == 0:
-                normal_iter = iter(loaders[0])
-            if step % len(loaders[1]) == 0:
-                abnormal_iter = iter(loaders[1])
-            official.train.train(net, normal_iter, abnormal_iter, optimizer, criterion)
-        train_seconds = time.perf_counter() - start
+        s_step = run_steps(loaders, steps, lambda normal, abnormal: official.train.train(
+            net, normal, abnormal, optimizer, criterion))
 
         test = DataLoader(_dataset(official, n_abnormal, "Test", n_segments, n_features),
                           batch_size=N_CROPS, shuffle=False, num_workers=0)
@@ -163,26 +163,19 @@ def run_official(official, workdir, n_abnormal, batch_size, steps, n_segments, n
             frames = official.test.get_predicts(test, net)
         test_seconds = time.perf_counter() - start
     n_clips = frames.size // 16
-    return frames, train_seconds / steps, n_clips / test_seconds
+    return frames, s_step, n_clips / test_seconds
 
 
 def run_library(train, test, batch_size, steps, n_segments, seed, params):
-    def make_pipe(epochs):
-        return make_pipeline(
-            SnippetReformer(n_snippets=n_segments, boundaries="floor"),
-            BNWVADDetector(batch_size=2 * batch_size, max_epochs=epochs, random_state=seed,
-                           **params),
-        )
-
     # the crops of a video train as separate bags
-    _, scores, s_step, clips_s, done = fit_and_score(
-        make_pipe, train, test, steps, max(np.bincount(train.target)) * N_CROPS, batch_size)
-    return scores, s_step, clips_s, done
+    return fit_and_score_floor(
+        functools.partial(BNWVADDetector, batch_size=2 * batch_size, random_state=seed,
+                          **params),
+        train, test, steps, batch_size, n_snippets=n_segments, bags_per_video=N_CROPS)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repo", required=True, help="local checkout of cool-xuan/BN-WVAD")
+    parser = make_parser(__doc__, "cool-xuan/BN-WVAD")
     parser.add_argument("--regime", default="similar_norm")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=300)
@@ -194,16 +187,11 @@ def main(argv=None):
                         help="feature size (XD-Violence's I3D: 1024)")
     parser.add_argument("--n-train", type=int, default=100)
     parser.add_argument("--n-test", type=int, default=60)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads for both codes (default: 1)")
-    parser.add_argument("--no-defaults", action="store_true",
-                        help="skip the library run with its own defaults")
+    add_run_options(parser, no_defaults=True)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    runs = {"library, official settings": OFFICIAL_PARAMS}
-    if not args.no_defaults:
-        runs["library, defaults"] = {}
+    runs = library_runs(OFFICIAL_PARAMS, {}, args.no_defaults)
     rows = {"official": [], **{name: [] for name in runs}}
     with tempfile.TemporaryDirectory() as scratch:
         official = import_official(args.repo)
@@ -235,21 +223,9 @@ def main(argv=None):
     print(f"\nBN-WVAD parity: regime={args.regime}, d={args.n_features}, {N_CROPS} crops, "
           f"{args.batch_size} + {args.batch_size} crop files per step, {args.n_segments} "
           f"segments, {args.seeds} seeds")
-    print("| code                       | steps | frame AUC     | AP (trapezoid) | s / step "
-          "| test clips / s |")
-    print("|----------------------------|-------|---------------|----------------|----------"
-          "|----------------|")
-    for name, r in rows.items():
-        r = np.array(r)
-        print(f"| {name:<26} | {int(r[0, 4]):>5} | {r[:, 0].mean():.3f} ± {r[:, 0].std():.3f} "
-              f"| {r[:, 1].mean():.3f} ± {r[:, 1].std():.3f} | {r[:, 2].mean():>8.3f} "
-              f"| {r[:, 3].mean():>14.0f} |")
-    off = np.array(rows["official"])
-    for name in runs:
-        lib = np.array(rows[name])
-        print(f"{name}: AUC - official {lib[:, 0].mean() - off[:, 0].mean():+.3f}; "
-              f"s / step ratio (library / official) {lib[:, 2].mean() / off[:, 2].mean():.2f}; "
-              f"clips / s ratio {lib[:, 3].mean() / off[:, 3].mean():.2f}")
+    print_table(rows, [steps_column(4), mean_std_column("frame AUC    ", 0),
+                       mean_std_column("AP (trapezoid)", 1), *timing_columns(2, 3)])
+    print_versus_official(rows, runs, auc=0, s_step=2, clips_s=3)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """One synthetic feature set, written in the on-disk layouts of the official repositories.
 
-The parity runners (``rtfm.py``) train an official repository's code on these
-files and the library on the same arrays. Three layouts:
+The parity runners (``rtfm.py``, ``bnwvad.py``, ``sultani.py``, ``cliptsa.py``)
+train an official repository's code on these files and the library on the
+same arrays. Three layouts:
 
 * :func:`write_rtfm_layout` (RTFM, MGFN): one ``(n_clips, n_crops, d)``
   float32 ``.npy`` file per video, a train list with the abnormal videos
@@ -18,11 +19,15 @@ files and the library on the same arrays. Three layouts:
 :func:`make_multicrop_split` draws the data: a regime of
 :func:`sklearn_wsvad.datasets.make_wsvad_regime` whose clips are turned into
 ``n_crops`` views (a per-crop gain of a few percent and independent noise).
+:func:`split_videos` splits a generated set (``make_wsvad_clip_videos``)
+stratified, :func:`ucf_names` names videos as the layouts expect and
+:func:`clip_frames` gives the official codes' 16-frames-per-clip ground truth.
 """
 
 from pathlib import Path
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 
 from sklearn_wsvad.datasets import make_wsvad_regime
@@ -30,6 +35,9 @@ from sklearn_wsvad.refine import SnippetReformer
 
 __all__ = [
     "make_multicrop_split",
+    "split_videos",
+    "ucf_names",
+    "clip_frames",
     "write_rtfm_layout",
     "write_per_crop_layout",
     "write_xd_lists",
@@ -44,6 +52,30 @@ def _views(video, n_crops, rng, gain=0.05, noise=0.1):
     gains = 1.0 + gain * rng.standard_normal((1, n_crops, 1))
     out = v[:, None, :] * gains + noise * scale * rng.standard_normal((len(v), n_crops, v.shape[1]))
     return out.astype(np.float32)
+
+
+def ucf_names(target, split):
+    """UCF-Crime-like video names: ``Abuse<i>_<split>`` for abnormal videos
+    (``target`` 1), ``Normal_Videos<i>_<split>`` for normal ones."""
+    return [f"{'Abuse' if y else 'Normal_Videos'}{i:04d}_{split}" for i, y in enumerate(target)]
+
+
+def split_videos(data, test_size, *, stratify, random_state,
+                 fields=("videos", "target", "frame_labels")):
+    """Train and test Bunches of the per-video ``fields`` of ``data``.
+
+    The videos are split by ``train_test_split(test_size=test_size,
+    stratify=stratify, random_state=random_state)``; array fields are indexed,
+    list fields become lists of the chosen videos' entries.
+    """
+    rows = train_test_split(np.arange(len(data.videos)), test_size=test_size,
+                            random_state=random_state, stratify=stratify)
+
+    def take(values, index):
+        return values[index] if isinstance(values, np.ndarray) else [values[i] for i in index]
+
+    return tuple(Bunch(**{field: take(data[field], index) for field in fields})
+                 for index in rows)
 
 
 def make_multicrop_split(regime="similar_norm", *, n_crops=10, n_features=256, n_train=100,
@@ -62,16 +94,15 @@ def make_multicrop_split(regime="similar_norm", *, n_crops=10, n_features=256, n
     rng = np.random.default_rng(random_state)
     out = []
     for split, part in (("train", train), ("test", test)):
-        names = [f"{'Abuse' if y else 'Normal_Videos'}{i:04d}_{split}"
-                 for i, y in enumerate(part.target)]
         out.append(Bunch(videos=[_views(v, n_crops, rng) for v in part.videos],
                          target=np.asarray(part.target), frame_labels=part.frame_labels,
-                         names=names))
+                         names=ucf_names(part.target, split)))
     return out[0], out[1]
 
 
-def _clip_frames(part, frames_per_clip=16):
-    """Every video's frame labels cut or edge-padded to ``16 * n_clips``, concatenated."""
+def clip_frames(part, frames_per_clip=16):
+    """Every video's frame labels of ``part`` cut, or padded with its last
+    label, to ``16 * n_clips``, concatenated (the official codes' ``gt``)."""
     out = []
     for video, labels in zip(part.videos, part.frame_labels):
         n = frames_per_clip * len(video)
@@ -106,7 +137,7 @@ def write_rtfm_layout(root, train, test):
     test_paths = save(test, range(len(test.videos)))
     (root / "list" / "train.list").write_text("\n".join(train_paths) + "\n")
     (root / "list" / "test.list").write_text("\n".join(test_paths) + "\n")
-    np.save(root / "list" / "gt.npy", _clip_frames(test))
+    np.save(root / "list" / "gt.npy", clip_frames(test))
     return Bunch(train_list=root / "list" / "train.list", test_list=root / "list" / "test.list",
                  gt=root / "list" / "gt.npy", n_abnormal=int((train.target == 1).sum()),
                  train_order=order)
@@ -134,7 +165,7 @@ def write_per_crop_layout(root, train, test):
                 lines.append(str(path.resolve()))
         (root / f"{split}.list").write_text("\n".join(lines) + "\n")
         out[f"{split}_list"] = root / f"{split}.list"
-    np.save(root / "gt.npy", _clip_frames(test))
+    np.save(root / "gt.npy", clip_frames(test))
     out["gt"] = root / "gt.npy"
     return Bunch(**out)
 

@@ -11,7 +11,8 @@ seed this script
    optimizer (Adam, lr 1e-3, weight decay 5e-3, ``--batch-size`` normal +
    ``--batch-size`` abnormal videos per step, loaders re-created when
    exhausted), for ``--steps`` steps, then scores every test clip with
-   ``test_10crop.test()``'s forward pass (crop-mean scores);
+   ``test_10crop.test()``'s forward pass (crop-mean scores); this part is
+   ``parity_common.run_rtfm_main``, which ``cliptsa.py`` shares;
 3. trains ``SnippetReformer(32, boundaries="floor") -> RTFMDetector`` with
    the library's defaults (joint multi-crop training, ``batch_size`` =
    2 x ``--batch-size`` videos) for the same number of steps (whole epochs:
@@ -40,11 +41,9 @@ Example (about 35 minutes with one thread here: 1.1 s per step for each code)::
         --n-features 128 --n-crops 3 --batch-size 16
 """
 
-import argparse
-import importlib.util
+import functools
 import sys
 import tempfile
-import time
 import types
 from pathlib import Path
 
@@ -54,10 +53,23 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from layouts import make_multicrop_split, write_rtfm_layout  # noqa: E402
-from parity_common import fit_and_score  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
+from parity_common import (  # noqa: E402
+    add_run_options,
+    difference,
+    fit_and_score_floor,
+    make_parser,
+    mean_std_column,
+    module_from_source,
+    parse_overrides,
+    print_table,
+    ratio,
+    run_rtfm_main,
+    steps_column,
+    substitute,
+    timing_columns,
+)
 
-from sklearn_wsvad import SnippetReformer, frame_roc_auc_score  # noqa: E402
+from sklearn_wsvad import frame_roc_auc_score  # noqa: E402
 from sklearn_wsvad.models import RTFMDetector  # noqa: E402
 
 #: model.py's hard-coded feature size (2048) and crop count (10)
@@ -74,7 +86,7 @@ _MODEL_SUBSTITUTIONS = [
 ]
 
 
-def import_official(repo, n_features, n_crops, scratch):
+def import_official(repo, n_features, n_crops):
     """The official ``train``, ``dataset`` and ``model`` modules, with the shims."""
     repo = Path(repo).resolve()
     if not (repo / "train.py").exists() or not (repo / "model.py").exists():
@@ -90,28 +102,9 @@ def import_official(repo, n_features, n_crops, scratch):
 
     source = (repo / "model.py").read_text()
     if n_features != 2048 or n_crops != 10:
-        for old, new in _MODEL_SUBSTITUTIONS:
-            if source.count(old) != 1:
-                raise SystemExit(f"model.py changed upstream: {old!r} found "
-                                 f"{source.count(old)} times; update the substitutions")
-            source = source.replace(old, new)
-    path = Path(scratch) / "official_model.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("official_model", path)
-    official_model = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(official_model)
+        source = substitute(source, _MODEL_SUBSTITUTIONS, "model.py")
+    official_model = module_from_source("official_model", source, str(repo / "model.py"))
     return official_train, official_dataset, official_model
-
-
-def _list_dataset(official_dataset, list_file, n_abnormal, *, is_normal=True, test_mode=False):
-    class ListDataset(official_dataset.Dataset):
-        def _parse_list(self):
-            self.list = list(open(list_file))
-            if not self.test_mode:
-                self.list = self.list[n_abnormal:] if self.is_normal else self.list[:n_abnormal]
-
-    args = types.SimpleNamespace(modality="RGB", dataset="parity")
-    return ListDataset(args, is_normal=is_normal, test_mode=test_mode)
 
 
 class _NoViz:
@@ -121,58 +114,26 @@ class _NoViz:
 
 def run_official(modules, layout, batch_size, steps, n_features, seed):
     official_train, official_dataset, official_model = modules
-    from torch.utils.data import DataLoader
 
-    torch.manual_seed(seed)  # its loaders shuffle and its dropout draw from torch's RNG
-    loaders = [
-        DataLoader(_list_dataset(official_dataset, layout.train_list, layout.n_abnormal,
-                                 is_normal=normal),
-                   batch_size=batch_size, shuffle=True, num_workers=0, drop_last=True)
-        for normal in (True, False)
-    ]
-    model = official_model.Model(n_features, batch_size)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=5e-3)
-    start = time.perf_counter()
-    for step in range(steps):
-        if step % len(loaders[0]) == 0:
-            normal_iter = iter(loaders[0])
-        if step % len(loaders[1]) == 0:
-            abnormal_iter = iter(loaders[1])
+    def train_step(normal_iter, abnormal_iter, model, optimizer):
         official_train.train(normal_iter, abnormal_iter, model, batch_size, optimizer,
                              _NoViz(), torch.device("cpu"))
-    train_seconds = time.perf_counter() - start
 
-    test = DataLoader(_list_dataset(official_dataset, layout.test_list, 0, test_mode=True),
-                      batch_size=1, shuffle=False, num_workers=0)
-    scores, n_clips = [], 0
-    start = time.perf_counter()
-    with torch.no_grad():  # test_10crop.test(), kept per video
-        model.eval()
-        for inputs in test:
-            inputs = inputs.permute(0, 2, 1, 3)
-            logits = torch.mean(torch.squeeze(model(inputs=inputs)[6], 1), 0)
-            scores.append(logits.numpy().ravel())
-            n_clips += scores[-1].size
-    test_seconds = time.perf_counter() - start
-    return scores, train_seconds / steps, n_clips / test_seconds
+    torch.manual_seed(seed)  # its loaders shuffle and its dropout draw from torch's RNG
+    return run_rtfm_main(official_dataset.Dataset,
+                         types.SimpleNamespace(modality="RGB", dataset="parity"), layout,
+                         batch_size, steps, lambda: official_model.Model(n_features, batch_size),
+                         train_step)
 
 
 def run_library(train, test, batch_size, steps, seed, params):
-    def make_pipe(epochs):
-        return make_pipeline(
-            SnippetReformer(n_snippets=32, boundaries="floor"),
-            RTFMDetector(batch_size=2 * batch_size, max_epochs=epochs, random_state=seed,
-                         **params),
-        )
-
-    _, scores, s_step, clips_s, done = fit_and_score(
-        make_pipe, train, test, steps, max(np.bincount(train.target)), batch_size)
-    return scores, s_step, clips_s, done
+    return fit_and_score_floor(
+        functools.partial(RTFMDetector, batch_size=2 * batch_size, random_state=seed, **params),
+        train, test, steps, batch_size)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repo", required=True, help="local checkout of tianyu0207/RTFM")
+    parser = make_parser(__doc__, "tianyu0207/RTFM")
     parser.add_argument("--regime", default="similar_norm")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=300)
@@ -182,25 +143,15 @@ def main(argv=None):
     parser.add_argument("--n-crops", type=int, default=10)
     parser.add_argument("--n-train", type=int, default=100)
     parser.add_argument("--n-test", type=int, default=100)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads for both codes (default: 1)")
-    parser.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
-                        help="RTFMDetector parameter for the library run (Python literal)")
+    add_run_options(parser, set_help="RTFMDetector parameter for the library run")
     args = parser.parse_args(argv)
-    import ast
 
     torch.set_num_threads(args.threads)
-    params = {}
-    for item in args.set:
-        key, value = item.split("=", 1)
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
+    params = parse_overrides(args.set)
 
     rows = {"official": [], "library": []}
     with tempfile.TemporaryDirectory() as scratch:
-        modules = import_official(args.repo, args.n_features, args.n_crops, scratch)
+        modules = import_official(args.repo, args.n_features, args.n_crops)
         for seed in range(args.seeds):
             train, test = make_multicrop_split(
                 args.regime, n_crops=args.n_crops, n_features=args.n_features,
@@ -220,16 +171,11 @@ def main(argv=None):
     print(f"\nRTFM parity: regime={args.regime}, d={args.n_features}, {args.n_crops} crops, "
           f"{args.batch_size} + {args.batch_size} videos per step, {args.seeds} seeds"
           + (f", library overrides {params}" if params else ""))
-    print("| code     | steps | frame AUC       | s / step | test clips / s |")
-    print("|----------|-------|-----------------|----------|----------------|")
-    for name, r in rows.items():
-        r = np.array(r)
-        print(f"| {name:<8} | {int(r[0, 3]):>5} | {r[:, 0].mean():.3f} ± {r[:, 0].std():.3f} "
-              f"| {r[:, 1].mean():>8.3f} | {r[:, 2].mean():>14.0f} |")
-    lib, off = np.array(rows["library"]), np.array(rows["official"])
-    print(f"\nlibrary - official AUC: {lib[:, 0].mean() - off[:, 0].mean():+.3f}; "
-          f"s / step ratio (library / official): {lib[:, 1].mean() / off[:, 1].mean():.2f}; "
-          f"clips / s ratio: {lib[:, 2].mean() / off[:, 2].mean():.2f}")
+    print_table(rows, [steps_column(3), mean_std_column("frame AUC      ", 0),
+                       *timing_columns(1, 2)])
+    print(f"\nlibrary - official AUC: {difference(rows, 0):+.3f}; "
+          f"s / step ratio (library / official): {ratio(rows, 1):.2f}; "
+          f"clips / s ratio: {ratio(rows, 2):.2f}")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,6 @@ Example (about 6 minutes with one thread here)::
     python benchmarks/parity/sultani.py --repo /tmp/port --seeds 3 --steps 500
 """
 
-import argparse
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -62,7 +61,17 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from layouts import make_multicrop_split, write_sultani_layout  # noqa: E402
-from parity_common import fit_and_score  # noqa: E402
+from parity_common import (  # noqa: E402
+    add_run_options,
+    difference,
+    fit_and_score,
+    make_parser,
+    mean_column,
+    mean_std_column,
+    print_table,
+    ratio,
+    steps_column,
+)
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 
@@ -195,17 +204,14 @@ def run_library(train, test, steps, seed, params):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repo", required=True,
-                        help="local checkout of ekosman/AnomalyDetectionCVPR2018-Pytorch")
+    parser = make_parser(__doc__, "ekosman/AnomalyDetectionCVPR2018-Pytorch")
     parser.add_argument("--regime", default="similar_norm")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--n-features", type=int, default=4096, help="C3D's 4096 by default")
     parser.add_argument("--n-train", type=int, default=120)
     parser.add_argument("--n-test", type=int, default=100)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads for both codes (default: 1)")
+    add_run_options(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -234,22 +240,19 @@ def main(argv=None):
 
     print(f"\nSultani parity (PyTorch port): regime={args.regime}, d={args.n_features}, "
           f"30 + 30 videos per step, {args.seeds} seeds")
-    print("| code                    | steps | frame AUC     | s / step | clips / s, "
-          "segments | clips / s, pipeline |")
-    print("|-------------------------|-------|---------------|----------|-------------------"
-          "--|---------------------|")
-    for name, r in rows.items():
-        r = np.array(r)
-        pipeline = "-" if name.startswith("official") else f"{r[:, 2].mean():.0f}"
-        print(f"| {name:<23} | {int(r[0, 3]):>5} | {r[:, 0].mean():.3f} ± {r[:, 0].std():.3f} "
-              f"| {r[:, 1].mean():>8.4f} | {r[:, 4].mean():>20.0f} | {pipeline:>19} |")
-    off = np.array(rows["official"])
+    def pipeline(name, r):  # the official test path reads pre-pooled segments
+        return f"{'-' if name.startswith('official') else f'{r[:, 2].mean():.0f}':>19}"
+
+    print_table(rows, [steps_column(3), mean_std_column("frame AUC    ", 0),
+                       mean_column("s / step", 1, ">8.4f"),
+                       mean_column("clips / s, segments", 4, ">20.0f"),
+                       ("clips / s, pipeline", pipeline)])
+    official_segments = np.array(rows["official"])[:, 4].mean()
     for name in ("library, port's choices", "library, defaults"):
-        lib = np.array(rows[name])
-        print(f"{name}: AUC - official {lib[:, 0].mean() - off[:, 0].mean():+.3f}; "
-              f"s / step ratio {lib[:, 1].mean() / off[:, 1].mean():.2f}; "
-              f"clips / s ratio on segments {lib[:, 4].mean() / off[:, 4].mean():.2f}, "
-              f"with pooling {lib[:, 2].mean() / off[:, 4].mean():.2f}")
+        print(f"{name}: AUC - official {difference(rows, 0, name):+.3f}; "
+              f"s / step ratio {ratio(rows, 1, name):.2f}; "
+              f"clips / s ratio on segments {ratio(rows, 4, name):.2f}, "
+              f"with pooling {np.array(rows[name])[:, 2].mean() / official_segments:.2f}")
 
 
 if __name__ == "__main__":

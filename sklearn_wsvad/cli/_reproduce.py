@@ -13,14 +13,18 @@ from ..datasets import (
     load_shanghaitech,
     load_ucf_crime,
     load_xd_violence,
+    make_wsvad_clip_videos,
     make_wsvad_regime,
 )
 from ..metrics import (
+    detection_map,
     frame_average_precision_score,
     frame_equal_error_rate,
     frame_roc_auc_score,
+    predict_proba_clips,
     score_clips,
 )
+from ..metrics._detection import IOU_THRESHOLDS
 from ..refine import (
     ClipStandardScaler,
     FeatureNormClusterUndersampler,
@@ -54,7 +58,10 @@ class ModelSpec:
     video (BN-WVAD: 200); ``reproduce_params`` what ``wsvad reproduce``
     changes from the defaults to stay within minutes on a CPU;
     ``boundaries`` the snippet rule of the method's official code
-    (:func:`~sklearn_wsvad.refine.snippet_bounds`).
+    (:func:`~sklearn_wsvad.refine.snippet_bounds`); ``vision_language``
+    marks a model that takes the class text embeddings and the videos'
+    classes (CLIP features are used unscaled, the classes passed to its
+    ``fit``, and the fine-grained table is computed).
     """
 
     estimator: str
@@ -62,6 +69,7 @@ class ModelSpec:
     n_snippets: int = 32
     reproduce_params: tuple = ()
     boundaries: str = "round"
+    vision_language: bool = False
 
     def build(self, **params):
         """An unfitted estimator with ``params`` over its defaults."""
@@ -90,6 +98,7 @@ MODELS = {
     "bnwvad": ModelSpec("BNWVADDetector", n_snippets=200, boundaries="floor"),
     "crossbatch": ModelSpec("CrossBatchClusteringDetector"),
     "cliptsa": ModelSpec("CLIPTSADetector", boundaries="floor"),
+    "vadclip": ModelSpec("VadCLIPDetector", boundaries="floor", vision_language=True),
 }
 
 
@@ -97,6 +106,7 @@ MODELS = {
 #: loader ``load(data_home, crops=)`` returning the train and test Bunches.
 DATASETS = {
     "synthetic": None,
+    "synthetic-clip": None,
     "ucf-crime": load_ucf_crime,
     "shanghaitech": load_shanghaitech,
     "xd-violence": load_xd_violence,
@@ -124,7 +134,9 @@ def core_experiment_pipelines(spec, n_clusters=10, n_top=3, n_snippets=None, **m
     before refinement (the same for all five), and the norms are clustered on
     the unscaled features, as in the paper. A model's own input scaling, or a
     scaler after the undersampler, would be fitted on the kept clips and
-    change with the configuration.
+    change with the configuration. A vision-language model
+    (``spec.vision_language``) gets the features unscaled: it compares them
+    with text embeddings by cosine.
 
     Parameters
     ----------
@@ -144,7 +156,8 @@ def core_experiment_pipelines(spec, n_clusters=10, n_top=3, n_snippets=None, **m
     for name, normal_keep, abnormal_keep in configurations(n_clusters, n_top):
         undersampler = FeatureNormClusterUndersampler(
             n_clusters=n_clusters, n_top=n_top, normal_keep=normal_keep,
-            abnormal_keep=abnormal_keep, scaler=ClipStandardScaler())
+            abnormal_keep=abnormal_keep,
+            scaler=None if spec.vision_language else ClipStandardScaler())
         model = spec.build(**{**dict(spec.reproduce_params), **model_params,
                               "input_scaling": None})
         pipelines[name] = spec.pipeline(model, undersampler, n_snippets=n_snippets)
@@ -169,15 +182,15 @@ def reproduce(
     model="magnitude",
     n_seeds=3,
     n_videos=300,
-    n_features=64,
+    n_features=None,
     test_size=0.4,
     n_clusters=10,
     n_top=3,
     n_snippets=None,
     max_epochs=30,
     device="cpu",
-    dataset="synthetic",
-    regime="paper",
+    dataset=None,
+    regime=None,
     data_home=None,
     crops="mean",
     progress=True,
@@ -187,6 +200,14 @@ def reproduce(
     With ``dataset="synthetic"``, for each seed the training and test videos
     of ``regime`` are generated (:func:`~sklearn_wsvad.datasets.make_wsvad_regime`:
     ``"paper"`` builds the paper's hypothesis in, the other regimes do not).
+    With ``dataset="synthetic-clip"``, CLIP-like videos with anomaly classes
+    and class text embeddings
+    (:func:`~sklearn_wsvad.datasets.make_wsvad_clip_videos`, ``regime``
+    ``"aligned"`` or ``"misaligned"``, 512 features by default) are split
+    by class, ``test_size`` for testing; a vision-language model
+    (``"vadclip"``) gets the text embeddings and the training videos'
+    classes and adds Table 3 (coarse AUC / AP and mAP@IoU 0.1-0.5 of each
+    configuration, with the zero-shot text cosine as reference).
     With a benchmark (``"ucf-crime"``, ``"shanghaitech"``, ``"xd-violence"``),
     its released train and test splits are read from ``data_home`` (see
     :mod:`sklearn_wsvad.datasets`) and the seeds vary the model only. Table 1
@@ -208,35 +229,58 @@ def reproduce(
         ``table1`` (counts), ``table2`` (name -> metric -> list over seeds),
         ``reference`` (the same for the raw feature norm), ``curves`` (test
         frame labels and per-configuration clip scores of the first seed, for
-        the figures) and ``settings``.
+        the figures), ``table3`` (name -> metric -> list over seeds, or None
+        for a model without classes) and ``settings``.
     """
     if model not in MODELS:
         raise ValueError(f"Unknown model {model!r}; choose one of {sorted(MODELS)}.")
+    spec = MODELS[model]
+    if dataset is None:
+        dataset = "synthetic-clip" if spec.vision_language else "synthetic"
     if dataset not in DATASETS:
         raise ValueError(f"Unknown dataset {dataset!r}; choose one of {sorted(DATASETS)}.")
-    if regime not in REGIMES:
-        raise ValueError(f"Unknown regime {regime!r}; choose one of {sorted(REGIMES)}.")
-    if dataset == "synthetic" and crops != "mean":
+    clip_data = dataset == "synthetic-clip"
+    if regime is None:
+        regime = "aligned" if clip_data else "paper"
+    regimes = CLIP_REGIMES if clip_data else REGIMES
+    if regime not in regimes:
+        raise ValueError(f"Unknown regime {regime!r} for dataset={dataset!r}; choose one of "
+                         f"{sorted(regimes)}.")
+    if spec.vision_language and not clip_data:
+        raise ValueError(
+            f"model={model!r} needs class text embeddings and the videos' classes: use "
+            "dataset='synthetic-clip' (the benchmarks' text embeddings are the user's to "
+            "give; see VadCLIPDetector)."
+        )
+    if dataset not in ("ucf-crime", "shanghaitech", "xd-violence") and crops != "mean":
         raise ValueError("crops= applies to the benchmark datasets; synthetic videos are 2-D.")
-    if crops == "stack" and not getattr(models_module(), MODELS[model].estimator)._accepts_crops:
+    if crops == "stack" and not getattr(models_module(), spec.estimator)._accepts_crops:
         raise ValueError(
             f"crops='stack' keeps the crop axis, which model={model!r} does not take; use "
             "model='rtfm' or 'bnwvad', or crops='mean'."
         )
-    if dataset != "synthetic":
+    if DATASETS[dataset] is not None:
         if data_home is None:
             raise ValueError(f"dataset={dataset!r} reads local files: pass data_home.")
         train, test = DATASETS[dataset](data_home, crops=crops)
-    spec = MODELS[model]
+    if n_features is None:
+        n_features = 512 if clip_data else 64
     names = [name for name, _, _ in configurations(n_clusters, n_top)]
     metrics = XD_METRICS if dataset == "xd-violence" else METRICS
     table2 = {name: {m: [] for m in metrics} for name in names}
     reference = {"Feature norm": {m: [] for m in metrics}}
+    table3 = ({name: {m: [] for m in FINE_METRICS} for name in [*names, "Text cosine"]}
+              if spec.vision_language else None)
     table1, curves = None, None
     bar = tqdm(total=n_seeds * len(names), desc="wsvad reproduce", disable=not progress,
                unit="fit")
     for seed in range(n_seeds):
-        if dataset == "synthetic":
+        fit_params = {}
+        if clip_data:
+            train, test = _clip_split(n_videos, test_size, n_features, regime, seed)
+            if spec.vision_language:
+                fit_params = {"model__video_classes": train.video_classes}
+        elif dataset == "synthetic":
             n_test = int(round(test_size * n_videos))
             train, test = make_wsvad_regime(regime, n_train=n_videos - n_test, n_test=n_test,
                                             n_features=n_features, random_state=seed)
@@ -248,15 +292,24 @@ def reproduce(
         norms = [clip_norms(v) for v in X_te]
         for m, value in _frame_metrics(f_te, norms, metrics).items():
             reference["Feature norm"][m].append(value)
+        extra = {"text_embeddings": train.text_embeddings} if spec.vision_language else {}
         pipelines = core_experiment_pipelines(
             spec, n_clusters, n_top, n_snippets, max_epochs=max_epochs, device=device,
-            random_state=seed)
+            random_state=seed, **extra)
+        if table3 is not None:
+            proba = _text_cosine(X_te, train.text_embeddings)
+            _fine_metrics(table3["Text cosine"], f_te, [1 - p[:, 0] for p in proba],
+                          test.segments, proba)
         for name, pipe in pipelines.items():
             bar.set_postfix_str(f"seed {seed} {name}")
-            pipe.fit(X_tr, y_tr)
+            with _routing_off():
+                pipe.fit(X_tr, y_tr, **fit_params)
             scores = score_clips(pipe, X_te)
             for m, value in _frame_metrics(f_te, scores, metrics).items():
                 table2[name][m].append(value)
+            if table3 is not None:
+                _fine_metrics(table3[name], f_te, scores, test.segments,
+                              predict_proba_clips(pipe, X_te))
             logger.info("seed %d %s: %s", seed, name, {k: v[-1] for k, v in table2[name].items()})
             if seed == 0:
                 curves["scores"][name] = scores
@@ -267,7 +320,70 @@ def reproduce(
                     n_top=n_top, n_snippets=n_snippets or spec.n_snippets,
                     max_epochs=max_epochs)
     return {"table1": table1, "table2": table2, "reference": reference, "curves": curves,
-            "settings": settings}
+            "table3": table3, "settings": settings}
+
+
+#: Regimes of ``dataset="synthetic-clip"`` (:func:`~sklearn_wsvad.datasets.make_wsvad_clip_videos`).
+CLIP_REGIMES = ("aligned", "misaligned")
+#: Columns of the fine-grained table.
+FINE_METRICS = ("AUC_O", "AP_O", *(f"mAP@{t:.1f}" for t in IOU_THRESHOLDS), "mAP_avg")
+
+
+def _clip_split(n_videos, test_size, n_features, regime, seed):
+    """CLIP-like videos of one seed, split into training and test Bunches
+    (stratified by class)."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.utils import Bunch
+
+    data = make_wsvad_clip_videos(n_videos, n_features=n_features, regime=regime,
+                                  random_state=seed)
+    index = np.arange(n_videos)
+    train, test = train_test_split(index, test_size=test_size, random_state=seed,
+                                   stratify=data.video_classes.argmax(axis=1))
+
+    def part(rows):
+        return Bunch(videos=[data.videos[i] for i in rows], target=data.target[rows],
+                     frame_labels=[data.frame_labels[i] for i in rows],
+                     clip_labels=[data.clip_labels[i] for i in rows],
+                     video_classes=data.video_classes[rows],
+                     segments=[data.segments[i] for i in rows],
+                     text_embeddings=data.text_embeddings)
+
+    return part(train), part(test)
+
+
+def _text_cosine(videos, text, temperature=0.07):
+    """Zero-shot class probabilities: softmax of cos(clip, class text) / temperature."""
+    text = text / np.linalg.norm(text, axis=1, keepdims=True)
+    out = []
+    for v in videos:
+        z = (v / np.linalg.norm(v, axis=1, keepdims=True)) @ text.T / temperature
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        out.append(z / z.sum(axis=1, keepdims=True))
+    return out
+
+
+def _fine_metrics(row, frame_labels, scores, segments, proba):
+    row["AUC_O"].append(frame_roc_auc_score(frame_labels, scores))
+    row["AP_O"].append(frame_average_precision_score(frame_labels, scores))
+    maps = detection_map(segments, proba)
+    for t, value in zip(IOU_THRESHOLDS, maps):
+        row[f"mAP@{t:.1f}"].append(value)
+    row["mAP_avg"].append(float(np.mean(maps)))
+
+
+class _routing_off:
+    """Fit a Pipeline with ``step__param`` fit parameters whatever the global
+    metadata-routing setting (the legacy route needs routing off)."""
+
+    def __enter__(self):
+        import sklearn
+
+        self._context = sklearn.config_context(enable_metadata_routing=False)
+        self._context.__enter__()
+
+    def __exit__(self, *exc):
+        return self._context.__exit__(*exc)
 
 
 def format_table1(table1, n_clusters, n_top):
@@ -298,6 +414,21 @@ def format_table2(table2, n_seeds, reference=None):
     lines += [row(name, values) for name, values in table2.items()]
     if reference:
         lines += [rule] + [row(name, values) for name, values in reference.items()]
+    return "\n".join(lines)
+
+
+def format_table3(table3, n_seeds):
+    """The fine-grained table (vision-language models) as text."""
+    metrics = list(next(iter(table3.values())))
+    header = "| Item         | " + " | ".join(f"{m:^13}" for m in metrics) + " |"
+    rule = "|" + "-" * 14 + ("|" + "-" * 15) * len(metrics) + "|"
+    lines = [f"Table 3: coarse frame AUC / AP and fine-grained mAP@IoU, mean ± std over "
+             f"{n_seeds} seed(s); Text cosine: zero-shot, no training", header, rule]
+    for name, values in table3.items():
+        if name == "Text cosine":
+            lines.append(rule)
+        cells = [f"{np.mean(values[m]):.3f} ± {np.std(values[m]):.3f}" for m in metrics]
+        lines.append(f"| {name:<12} | " + " | ".join(f"{c:^13}" for c in cells) + " |")
     return "\n".join(lines)
 
 

@@ -6,10 +6,12 @@ import time
 
 from ..datasets import REGIMES
 from ._reproduce import (
+    CLIP_REGIMES,
     DATASETS,
     MODELS,
     format_table1,
     format_table2,
+    format_table3,
     reproduce,
     write_figures,
 )
@@ -33,17 +35,22 @@ def _parser():
                      help="MIL classifier trained on every configuration: magnitude (the "
                           "paper's), sultani (MIL ranking), rtfm, ngmil, bnwvad (200 snippets, "
                           "a 128-wide enhancer), crossbatch (cross-batch clustering "
-                          "guidance) or cliptsa (CLIP-TSA, for CLIP features) (default: "
-                          "magnitude)")
-    rep.add_argument("--dataset", default="synthetic", choices=sorted(DATASETS),
-                     help="synthetic data (default) or a benchmark's released features, "
-                          "read from --data-home")
-    rep.add_argument("--regime", default="paper", choices=list(REGIMES),
+                          "guidance), cliptsa (CLIP-TSA, for CLIP features) or vadclip "
+                          "(VadCLIP: text embeddings and classes, --dataset synthetic-clip; "
+                          "adds the fine-grained Table 3) (default: magnitude)")
+    rep.add_argument("--dataset", default=None, choices=sorted(DATASETS),
+                     help="synthetic data (default; synthetic-clip for --model vadclip), "
+                          "synthetic-clip (CLIP-like features with anomaly classes and class "
+                          "text embeddings) or a benchmark's released features, read from "
+                          "--data-home")
+    rep.add_argument("--regime", default=None, choices=[*REGIMES, *CLIP_REGIMES],
                      help="synthetic data regime: paper (the paper's hypothesis built in, "
                           "default), higher_norm, similar_norm, lower_norm (anomalies with "
                           "larger, similar or smaller feature norms, half the test videos "
                           "from unseen scenes) or scene_bias (abnormal training videos "
-                          "concentrated in a few scenes)")
+                          "concentrated in a few scenes); for synthetic-clip: aligned "
+                          "(default: anomaly clips near their class's text embedding) or "
+                          "misaligned (no relation to the text)")
     rep.add_argument("--data-home", default=None,
                      help="folder holding ucf_crime/, shanghaitech/ or xd_violence/ with the "
                           "released list and annotation files and the .npy features")
@@ -54,7 +61,8 @@ def _parser():
     rep.add_argument("--seeds", type=int, default=3, help="number of seeds (default: 3)")
     rep.add_argument("--n-videos", type=int, default=300,
                      help="synthetic videos per seed, 40%% of them for testing (default: 300)")
-    rep.add_argument("--n-features", type=int, default=64, help="feature dimension (default: 64)")
+    rep.add_argument("--n-features", type=int, default=None,
+                     help="feature dimension (default: 64; synthetic-clip 512)")
     rep.add_argument("--n-clusters", type=int, default=10, help="K (default: 10)")
     rep.add_argument("--n-top", type=int, default=3, help="majority clusters (default: 3)")
     rep.add_argument("--n-snippets", type=int, default=None,
@@ -82,9 +90,21 @@ def main(argv=None, stdout=None):
     out = sys.stdout if stdout is None else stdout
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.dataset != "synthetic" and args.data_home is None:
+    if args.dataset is None:
+        args.dataset = "synthetic-clip" if MODELS[args.model].vision_language else "synthetic"
+    synthetic = args.dataset in ("synthetic", "synthetic-clip")
+    if args.regime is None:
+        args.regime = "aligned" if args.dataset == "synthetic-clip" else "paper"
+    regimes = CLIP_REGIMES if args.dataset == "synthetic-clip" else REGIMES
+    if args.regime not in regimes:
+        parser.error(f"--regime {args.regime} is not a regime of --dataset {args.dataset}; "
+                     f"choose one of {', '.join(regimes)}")
+    if MODELS[args.model].vision_language and args.dataset != "synthetic-clip":
+        parser.error(f"--model {args.model} needs class text embeddings and video classes: "
+                     "use --dataset synthetic-clip")
+    if not synthetic and args.data_home is None:
         parser.error(f"--dataset {args.dataset} reads local files: pass --data-home DIR")
-    if args.dataset == "synthetic" and args.crops != "mean":
+    if synthetic and args.crops != "mean":
         parser.error("--crops applies to --dataset ucf-crime, shanghaitech or xd-violence; "
                      "synthetic videos have no crops")
     if args.crops == "stack" and args.model not in ("rtfm", "bnwvad"):
@@ -98,9 +118,11 @@ def main(argv=None, stdout=None):
     roc, hist = write_figures(result["curves"], args.output_dir)
     out.write(format_table1(result["table1"], args.n_clusters, args.n_top) + "\n\n")
     out.write(format_table2(result["table2"], args.seeds, result["reference"]) + "\n\n")
+    if result["table3"] is not None:
+        out.write(format_table3(result["table3"], args.seeds) + "\n\n")
     out.write(f"Figure 1: {roc}\nFigure 2: {hist}\n")
-    data = (f"regime={args.regime}, {args.n_videos} videos per seed"
-            if args.dataset == "synthetic" else f"dataset={args.dataset}")
+    data = (f"dataset={args.dataset}, regime={args.regime}, {args.n_videos} videos per seed"
+            if synthetic else f"dataset={args.dataset}")
     out.write(f"model={args.model}, {data}, {time.perf_counter() - start:.0f} s\n")
     return 0
 

@@ -3,6 +3,7 @@ score expansion (numpy and scikit-learn only)."""
 
 from ._detection import class_segment_proposals, detection_map, segment_average_precision
 from ._frame import (
+    class_frame_roc_auc_score,
     equal_error_rate,
     expand_clip_scores,
     frame_average_precision_score,
@@ -10,8 +11,10 @@ from ._frame import (
     frame_roc_auc_score,
 )
 from ._scorer import (
+    ClassFrameScorer,
     DetectionScorer,
     FrameScorer,
+    make_class_frame_scorer,
     make_detection_scorer,
     make_frame_scorer,
     predict_proba_clips,
@@ -35,4 +38,7 @@ __all__ = [
     "make_detection_scorer",
     "DetectionScorer",
     "predict_proba_clips",
+    "class_frame_roc_auc_score",
+    "make_class_frame_scorer",
+    "ClassFrameScorer",
 ]

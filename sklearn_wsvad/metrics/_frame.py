@@ -12,7 +12,7 @@ from sklearn.metrics import (
 )
 from sklearn.utils import check_consistent_length, column_or_1d
 
-from ..utils.validation import check_frame_labels
+from ..utils.validation import check_frame_labels, check_video_classes
 
 __all__ = [
     "expand_clip_scores",
@@ -20,6 +20,7 @@ __all__ = [
     "frame_average_precision_score",
     "frame_equal_error_rate",
     "equal_error_rate",
+    "class_frame_roc_auc_score",
 ]
 
 
@@ -295,3 +296,79 @@ def frame_equal_error_rate(
 for _f in (frame_roc_auc_score, frame_average_precision_score, frame_equal_error_rate):
     _f.__doc__ = _f.__doc__.replace("{params}", _PARAMS_DOC.rstrip() + "\n")
 del _f
+
+
+def class_frame_roc_auc_score(frame_labels, clip_scores, video_classes, *, frames_per_clip=16,
+                              include_normal_videos=True):
+    """Frame-level ROC AUC of each anomaly class.
+
+    For anomaly class ``c``: the frames of the videos of class ``c`` (a
+    multi-label video counts for each of its classes) and, with
+    ``include_normal_videos=True``, of every normal video, scored by the
+    videos' clip scores. With per-class clip scores (2-D: one column per
+    class, e.g. :func:`~sklearn_wsvad.predict_proba_clips`) class ``c`` is
+    scored by its own column; with 1-D clip scores (a coarse anomaly score)
+    every class by the same score.
+
+    Parameters
+    ----------
+    frame_labels : sequence of array-like of shape (n_frames_i,)
+        Per-video 0/1 frame ground truth.
+    clip_scores : sequence of array-like of shape (n_clips_i,) or (n_clips_i, n_classes)
+        Coarse or per-class clip scores, higher = more anomalous (of that class).
+    video_classes : array-like of shape (n_videos,) or (n_videos, n_classes)
+        Each video's class(es), 0 normal (see
+        :func:`~sklearn_wsvad.utils.check_video_classes`).
+    frames_per_clip : int, default=16
+    include_normal_videos : bool, default=True
+        ``False``: only the class's own videos (their normal and abnormal
+        frames), the per-class AUC some papers report on UCF-Crime.
+
+    Returns
+    -------
+    auc : ndarray of shape (n_classes - 1,)
+        One AUC per anomaly class (column 1 onwards), NaN for a class without
+        videos or whose frames are all of one label.
+
+    Examples
+    --------
+    >>> from sklearn_wsvad.metrics import class_frame_roc_auc_score
+    >>> class_frame_roc_auc_score([[0, 1], [0, 0], [1, 0]],
+    ...                           [[0.2, 0.9], [0.1, 0.5], [0.45, 0.6]],
+    ...                           [1, 0, 2], frames_per_clip=1)
+    array([1.        , 0.33333333])
+    """
+    raw = [np.asarray(s, dtype=np.float64) for s in clip_scores]
+    if raw and all(s.ndim == 2 for s in raw):
+        per_class = raw
+        n_columns = {s.shape[1] for s in raw}
+        if len(n_columns) != 1:
+            raise ValueError(
+                "Per-class clip scores must have one column per class in every video; got "
+                f"{sorted(n_columns)} columns."
+            )
+        coarse = [s[:, 0] for s in raw]
+    else:
+        per_class = None
+        coarse = raw
+    scores = _check_clip_scores(coarse)
+    labels = check_frame_labels(frame_labels, [s.size for s in scores],
+                                frames_per_clip=frames_per_clip)
+    n_classes = per_class[0].shape[1] if per_class is not None else None
+    classes = check_video_classes(video_classes, n_videos=len(labels), n_classes=n_classes)
+    n_frames = [lab.size for lab in labels]
+    normal = classes[:, 0].astype(bool)
+    aucs = np.full(classes.shape[1] - 1, np.nan)
+    for c in range(1, classes.shape[1]):
+        keep = classes[:, c].astype(bool) | (normal & include_normal_videos)
+        if not classes[:, c].any():
+            continue
+        chosen = np.flatnonzero(keep)
+        column = scores if per_class is None else [per_class[i][:, c] for i in range(len(raw))]
+        frames = expand_clip_scores([column[i] for i in chosen], [n_frames[i] for i in chosen],
+                                    frames_per_clip=frames_per_clip)
+        y_true = np.concatenate([labels[i] for i in chosen])
+        if y_true.min() == y_true.max():
+            continue
+        aucs[c - 1] = roc_auc_score(y_true, np.concatenate(frames))
+    return aucs

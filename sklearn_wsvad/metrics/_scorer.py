@@ -2,10 +2,12 @@
 
 import functools
 
+import numpy as np
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._detection import IOU_THRESHOLDS, detection_map
 from ._frame import (
+    class_frame_roc_auc_score,
     frame_average_precision_score,
     frame_equal_error_rate,
     frame_roc_auc_score,
@@ -18,6 +20,8 @@ __all__ = [
     "FrameScorer",
     "make_detection_scorer",
     "DetectionScorer",
+    "make_class_frame_scorer",
+    "ClassFrameScorer",
 ]
 
 
@@ -278,3 +282,75 @@ def make_detection_scorer(*, iou_thresholds=IOU_THRESHOLDS, normal="evaluate", n
         raise ValueError(f"normal must be 'evaluate', 'exclude' or 'zero'; got {normal!r}.")
     return DetectionScorer(iou_thresholds=iou_thresholds, normal=normal,
                            normal_class=normal_class, frames_per_clip=frames_per_clip)
+
+
+class ClassFrameScorer:
+    """Scorer ``scorer(estimator, X, y=None, *, frame_labels, video_classes)``:
+    the mean over anomaly classes of :func:`~sklearn_wsvad.class_frame_roc_auc_score`.
+
+    Made by :func:`make_class_frame_scorer`; requests ``frame_labels`` and
+    ``video_classes`` through metadata routing.
+    """
+
+    def __init__(self, *, scores="coarse", include_normal_videos=True, frames_per_clip=16):
+        if scores not in ("coarse", "class"):
+            raise ValueError(f"scores must be 'coarse' or 'class'; got {scores!r}.")
+        self.scores = scores
+        self.include_normal_videos = include_normal_videos
+        self.frames_per_clip = frames_per_clip
+
+    def __call__(self, estimator, X, y=None, *, frame_labels=None, video_classes=None):
+        missing = [name for name, value in (("frame_labels", frame_labels),
+                                            ("video_classes", video_classes)) if value is None]
+        if missing:
+            raise ValueError(
+                f"This per-class frame scorer needs {' and '.join(missing)}. Call "
+                "scorer(estimator, X, frame_labels=..., video_classes=...) or, in a search, "
+                "enable routing with sklearn.set_config(enable_metadata_routing=True) and "
+                "pass search.fit(X, y, frame_labels=..., video_classes=...)."
+            )
+        clip = (score_clips if self.scores == "coarse" else predict_proba_clips)(estimator, X)
+        aucs = class_frame_roc_auc_score(frame_labels, clip, video_classes,
+                                         frames_per_clip=self.frames_per_clip,
+                                         include_normal_videos=self.include_normal_videos)
+        if np.isnan(aucs).all():
+            raise ValueError(
+                "No anomaly class has both normal and abnormal frames among these videos; "
+                "the per-class AUC is undefined."
+            )
+        return float(np.nanmean(aucs))
+
+    def get_metadata_routing(self):
+        """Request ``frame_labels`` and ``video_classes`` for scoring."""
+        request = MetadataRequest(owner=type(self).__name__)
+        request.score.add_request(param="frame_labels", alias=True)
+        request.score.add_request(param="video_classes", alias=True)
+        return request
+
+    def __repr__(self):
+        return (f"make_class_frame_scorer(scores={self.scores!r}, "
+                f"include_normal_videos={self.include_normal_videos})")
+
+
+def make_class_frame_scorer(*, scores="coarse", include_normal_videos=True, frames_per_clip=16):
+    """Make a per-class frame AUC scorer (mean over anomaly classes) for ``GridSearchCV``.
+
+    Parameters
+    ----------
+    scores : {"coarse", "class"}, default="coarse"
+        Score each class's frames by the coarse anomaly score
+        (:func:`score_clips`) or by the class's own probability
+        (:func:`predict_proba_clips`, models with class outputs).
+    include_normal_videos : bool, default=True
+        See :func:`~sklearn_wsvad.class_frame_roc_auc_score`.
+    frames_per_clip : int, default=16
+
+    Returns
+    -------
+    scorer : ClassFrameScorer
+        The mean of the classes' AUCs (classes without videos left out);
+        requests ``frame_labels`` and ``video_classes`` through metadata
+        routing.
+    """
+    return ClassFrameScorer(scores=scores, include_normal_videos=include_normal_videos,
+                            frames_per_clip=frames_per_clip)

@@ -148,6 +148,14 @@ class SnippetReformer(BaseVideoTransformer):
         model scores each clip (RTFM's test protocol). ``"snippets"``: the same
         pooling as in training (Sultani's test protocol); each clip then takes
         its snippet's score (see :meth:`transform_index`).
+    short_videos : {"repeat", "keep"}, default="repeat"
+        A video with at most ``n_snippets`` clips: ``"repeat"`` gives
+        ``n_snippets`` snippets all the same (some repeat a clip, the rule of
+        :func:`snippet_bounds` and of the RTFM / BN-WVAD code); ``"keep"``
+        leaves it as it is, one snippet per clip (VadCLIP's official
+        ``process_feat``, which pools only videos longer than its length and
+        zero-pads the others; the models mask padding). Not used with
+        ``snippet_length``.
 
     Attributes
     ----------
@@ -182,14 +190,16 @@ class SnippetReformer(BaseVideoTransformer):
         "snippet_length": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "boundaries": [StrOptions({"round", "floor", "sultani"})],
         "inference": [StrOptions({"clips", "snippets"})],
+        "short_videos": [StrOptions({"repeat", "keep"})],
     }
 
     def __init__(self, *, n_snippets=32, snippet_length=None, boundaries="round",
-                 inference="clips"):
+                 inference="clips", short_videos="repeat"):
         self.n_snippets = n_snippets
         self.snippet_length = snippet_length
         self.boundaries = boundaries
         self.inference = inference
+        self.short_videos = short_videos
 
     def _validate_all_params(self):
         self._validate_params()
@@ -201,6 +211,9 @@ class SnippetReformer(BaseVideoTransformer):
             )
 
     def _bounds(self, n_clips):
+        if (self.short_videos == "keep" and self.n_snippets is not None
+                and n_clips <= self.n_snippets):
+            return np.arange(n_clips), np.ones(n_clips, dtype=np.intp)
         return snippet_bounds(
             n_clips, n_snippets=self.n_snippets, snippet_length=self.snippet_length,
             boundaries=self.boundaries,

@@ -147,3 +147,63 @@ def test_crops_option_is_checked(argv, message, capsys):
     with pytest.raises(SystemExit):
         main(["reproduce", *argv], stdout=io.StringIO())
     assert message in capsys.readouterr().err
+
+
+def test_reproduce_vadclip_adds_the_fine_grained_table(tmp_path, monkeypatch):
+    from sklearn_wsvad.cli._reproduce import FINE_METRICS, reproduce
+    from sklearn_wsvad.models import VadCLIPDetector
+
+    seen = []
+    fit = VadCLIPDetector.fit
+
+    def recording_fit(self, X, y, video_classes=None):
+        seen.append(video_classes)
+        return fit(self, X, y, video_classes=video_classes)
+
+    monkeypatch.setattr(VadCLIPDetector, "fit", recording_fit)
+
+    out = io.StringIO()
+    code = main(["reproduce", "--model", "vadclip", "--seeds", "1", "--n-videos", "40",
+                 "--n-features", "32", "--max-epochs", "1", "--n-clusters", "4", "--n-top",
+                 "1", "--quiet", "--output-dir", str(tmp_path)], stdout=out)
+    text = out.getvalue()
+    assert code == 0 and "dataset=synthetic-clip, regime=aligned" in text
+    assert "Table 3" in text and "| Text cosine" in text and "mAP@0.5" in text
+    import sklearn
+    with sklearn.config_context(enable_metadata_routing=True):  # as the README sets it
+        result = reproduce(model="vadclip", n_seeds=1, n_videos=40, n_features=32,
+                           max_epochs=1, n_clusters=4, n_top=1, regime="misaligned",
+                           progress=False)
+    table3 = result["table3"]
+    assert set(table3) == {"Baseline", "Top1-Top1", "Bot3-Bot3", "Top1-Bot3", "Bot3-Top1",
+                           "Text cosine"}
+    for row in table3.values():
+        assert list(row) == list(FINE_METRICS)
+        values = [v[0] for v in row.values()]
+        assert all(0 <= v <= 1 for v in values)
+        assert row["mAP_avg"][0] == pytest.approx(sum(values[2:7]) / 5)
+    assert result["table2"]["Baseline"]["AUC_O"][0] == pytest.approx(
+        table3["Baseline"]["AUC_O"][0])  # the same coarse scores in both tables
+    # every fit got the training videos' classes (24 of the 40 videos, 7 classes)
+    assert len(seen) == 10 and all(c is not None and c.shape == (24, 7) for c in seen)
+
+
+def test_reproduce_cliptsa_on_clip_like_data(tmp_path):
+    out = io.StringIO()
+    main(["reproduce", "--model", "cliptsa", "--dataset", "synthetic-clip", "--regime",
+          "misaligned", "--seeds", "1", "--n-videos", "40", "--n-features", "32",
+          "--max-epochs", "1", "--n-clusters", "4", "--n-top", "1", "--quiet", "--output-dir",
+          str(tmp_path)], stdout=out)
+    text = out.getvalue()
+    assert "regime=misaligned" in text and "| Bot3-Top1" in text and "Table 3" not in text
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--model", "vadclip", "--dataset", "synthetic"], "use --dataset synthetic-clip"),
+    (["--regime", "aligned"], "not a regime of --dataset synthetic"),
+    (["--dataset", "synthetic-clip", "--regime", "paper"], "choose one of aligned"),
+])
+def test_clip_options_are_checked(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        main(["reproduce", *argv], stdout=io.StringIO())
+    assert message in capsys.readouterr().err

@@ -224,3 +224,67 @@ def test_detection_scorer_in_a_search_gets_segments_by_routing():
         scorer(model, data.videos)
     with pytest.raises(TypeError, match="has no predict_proba_clips"):
         predict_proba_clips(object(), data.videos)
+
+
+def test_class_frame_auc_equals_sklearn_on_the_chosen_frames():
+    from sklearn.metrics import roc_auc_score
+
+    from sklearn_wsvad import class_frame_roc_auc_score
+
+    rng = np.random.default_rng(0)
+    classes = np.array([0, 1, 2, 0, 1, 3, 0])  # class 3 only in a video without anomaly frames
+    labels = [np.zeros(6, int) if c == 0 else (rng.random(6) < 0.5).astype(int) for c in classes]
+    labels[1][:2], labels[4][:2], labels[2][:2] = [0, 1], [1, 0], [0, 1]
+    labels[5][:] = 0  # all frames normal: AUC of class 3 is undefined without normal videos
+    scores = [rng.random((3, 4)) for _ in classes]  # 3 clips of 2 frames, 4 classes
+    with_normal = class_frame_roc_auc_score(labels, scores, classes, frames_per_clip=2)
+    own_only = class_frame_roc_auc_score(labels, scores, classes, frames_per_clip=2,
+                                         include_normal_videos=False)
+    coarse = class_frame_roc_auc_score(labels, [s[:, 1] for s in scores], classes,
+                                       frames_per_clip=2)
+    for c, videos in ((1, [1, 4]), (2, [2])):
+        for chosen, got, column in ((videos + [0, 3, 6], with_normal, c), (videos, own_only, c),
+                                    (videos + [0, 3, 6], coarse, 1)):
+            y = np.concatenate([labels[i] for i in chosen])
+            s = np.concatenate([np.repeat(scores[i][:, column], 2) for i in chosen])
+            assert got[c - 1] == pytest.approx(roc_auc_score(y, s))
+    assert np.isnan(with_normal[2]) and np.isnan(own_only[2])  # class 3: no abnormal frame
+    # multi-label videos count for each of their classes
+    multi = np.eye(4, dtype=int)[classes]
+    multi[2, 1] = 1
+    got = class_frame_roc_auc_score(labels, scores, multi, frames_per_clip=2,
+                                    include_normal_videos=False)
+    y = np.concatenate([labels[i] for i in (1, 2, 4)])
+    s = np.concatenate([np.repeat(scores[i][:, 1], 2) for i in (1, 2, 4)])
+    assert got[0] == pytest.approx(roc_auc_score(y, s))
+    with pytest.raises(ValueError, match="3 columns but there are 4|columns"):
+        class_frame_roc_auc_score(labels, [s[:, :3] for s in scores], multi, frames_per_clip=2)
+
+
+def test_class_frame_scorer_gets_labels_and_classes_by_routing():
+    import sklearn
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    from sklearn_wsvad import class_frame_roc_auc_score, make_class_frame_scorer
+    from sklearn_wsvad.datasets import make_wsvad_clip_videos
+
+    data = make_wsvad_clip_videos(24, n_classes=3, n_features=32, random_state=0)
+    model = _TextCosine(data.text_embeddings)
+    scorer = make_class_frame_scorer(scores="class")
+    direct = scorer(model, data.videos, frame_labels=data.frame_labels,
+                    video_classes=data.video_classes)
+    expected = class_frame_roc_auc_score(data.frame_labels, model.predict_proba_clips(data.videos),
+                                         data.video_classes)
+    assert direct == pytest.approx(np.nanmean(expected)) and 0.5 < direct <= 1
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_wsvad import SnippetReformer
+    pipe = make_pipeline(SnippetReformer(n_snippets=4), _TextCosine(data.text_embeddings))
+    search = GridSearchCV(pipe, {"_textcosine__temperature": [0.05, 1.0]}, scoring=scorer,
+                          cv=StratifiedKFold(2))
+    with sklearn.config_context(enable_metadata_routing=True):
+        search.fit(data.videos, data.target, frame_labels=data.frame_labels,
+                   video_classes=data.video_classes)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    with pytest.raises(ValueError, match="needs video_classes"):
+        scorer(model, data.videos, frame_labels=data.frame_labels)

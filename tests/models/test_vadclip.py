@@ -101,3 +101,100 @@ def test_classes_routed_in_a_search_with_the_detection_scorer(data):
                    segments=data.segments)
     assert seen and all(seen)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+class _ToyTextEncoder(torch.nn.Module):
+    """A causal text encoder: the cumulative sum of the token features, read
+    at the end token and projected (the interface CLIP's text side follows)."""
+
+    def __init__(self, d_token=6, width=16):
+        super().__init__()
+        self.mix = torch.nn.Linear(d_token, d_token)
+        self.drop = torch.nn.Dropout(0.5)
+        self.out = torch.nn.Linear(d_token, width)
+
+    def forward(self, prompts, end):
+        h = self.drop(torch.tanh(self.mix(prompts))).cumsum(dim=1)
+        return self.out(h[torch.arange(len(prompts)), end])
+
+
+class _PromptsBack(torch.nn.Module):
+    def forward(self, prompts, end):
+        return prompts
+
+
+def _tokens(lengths=(3, 4, 5, 3), d_token=6):
+    rng = np.random.default_rng(1)
+    return [rng.normal(size=(n, d_token)) for n in lengths]
+
+
+def test_learnable_prompt_layout_by_hand():
+    tokens = _tokens()
+    model = VadCLIPDetector(text_encoder=_ToyTextEncoder(), class_tokens=tokens,
+                            prompt_prefix=2, prompt_postfix=3, module__n_features=16)
+    module = model.initialize().module_
+    prompts, end = module.prompt_embeddings()
+    pre, post = module.prefix.detach().numpy(), module.postfix.detach().numpy()
+    prompts = prompts.detach().numpy()
+    assert prompts.shape == (4, 5 + 2 + 3, 6)  # longest name (5 tokens) + context
+    for c, tok in enumerate(tokens):
+        names = len(tok) - 2
+        expected = np.concatenate([tok[:1], pre, tok[1:-1], post, tok[-1:]])
+        assert end[c] == len(expected) - 1 == 1 + 2 + names + 3
+        np.testing.assert_array_equal(prompts[c, :len(expected)], expected.astype(np.float32))
+        assert not prompts[c, len(expected):].any()
+
+
+def test_learnable_prompt_trains_the_context_and_never_the_encoder(data):
+    import pickle
+
+    from sklearn.base import clone
+    encoder = _ToyTextEncoder()
+    given = {k: v.clone() for k, v in encoder.state_dict().items()}
+    model = VadCLIPDetector(text_encoder=encoder, class_tokens=_tokens(), local_layers=1,
+                            window=4, max_epochs=3, batch_size=8, lr=1e-2, random_state=0)
+    initial = clone(model).set_params(module__n_features=16).initialize().module_.prefix
+    model.fit(data.videos, data.target,
+                                       video_classes=data.video_classes)
+    module = model.module_
+    assert not torch.allclose(module.prefix.detach(), initial.detach())  # the context is learned
+    for name, value in module.text_encoder.state_dict().items():
+        torch.testing.assert_close(value, given[name], rtol=0, atol=0)  # frozen
+        torch.testing.assert_close(encoder.state_dict()[name], given[name], rtol=0, atol=0)
+    assert not module.text_encoder.training  # no dropout while training the model
+    assert all(p.requires_grad for p in encoder.parameters())  # the user's object untouched
+    assert model.get_params()["text_encoder"] is encoder
+    proba = model.predict_proba_clips(data.videos[:2])
+    assert proba[0].shape == (len(data.videos[0]), 4)
+    again = pickle.loads(pickle.dumps(model)).predict_proba_clips(data.videos[:2])
+    np.testing.assert_allclose(again[1], proba[1], rtol=1e-6)
+    refit = clone(model).fit(data.videos, data.target, video_classes=data.video_classes)
+    np.testing.assert_allclose(refit.predict_proba_clips(data.videos[:2])[1], proba[1],
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("params, error, match", [
+    ({"class_tokens": None}, ValueError, "needs class_tokens"),
+    ({"class_tokens": [np.ones((3, 6)), np.ones((3, 5))]}, ValueError, "one d_token"),
+    ({"class_tokens": [np.ones((1, 6)), np.ones((3, 6))]}, ValueError, "at least 2 tokens"),
+    ({"text_encoder": _PromptsBack()}, ValueError, "expected \\(n_classes, d\\)"),
+    ({"text_encoder": torch.nn.Linear(6, 16)}, ValueError, "text_encoder\\(prompts, end\\) failed"),
+    ({"text_encoder": "clip"}, TypeError, "text_encoder. parameter of VadCLIPDetector must be"),
+])
+def test_bad_text_encoder_input_is_named(data, params, error, match):
+    model = VadCLIPDetector(text_encoder=_ToyTextEncoder(), class_tokens=_tokens(),
+                            max_epochs=1).set_params(**params)
+    with pytest.raises(error, match=match):
+        model.fit(data.videos, data.target)
+
+
+def test_alignment_anomaly_score_is_one_minus_normal_probability(data):
+    model = _model(data).fit(data.videos, data.target, video_classes=data.video_classes)
+    coarse = model.score_clips(data.videos[:3])
+    model.set_params(anomaly_score="alignment")
+    aligned = model.score_clips(data.videos[:3])
+    for a, c, p in zip(aligned, coarse, model.predict_proba_clips(data.videos[:3])):
+        np.testing.assert_allclose(a, 1 - p[:, 0], rtol=1e-5, atol=1e-6)
+        assert not np.allclose(a, c)
+    np.testing.assert_allclose(model.decision_function(data.videos[:3]),
+                               [s.max() for s in aligned], rtol=1e-5)

@@ -119,3 +119,23 @@ def test_feature_dimension_checked_at_transform(rng):
     r = SnippetReformer().fit([rng.normal(size=(5, 3))])
     with pytest.raises(ValueError, match="fitted with 3"):
         r.transform([rng.normal(size=(5, 4))])
+
+
+def test_short_videos_kept_as_vadclip_official_process_feat(rng):
+    """``short_videos="keep"``: a video with at most ``n_snippets`` clips is
+    returned unchanged; longer ones are pooled exactly as with "repeat"."""
+    videos = [rng.normal(size=(n, 3)) for n in (3, 8, 20)]
+    keep = SnippetReformer(n_snippets=8, boundaries="floor", short_videos="keep")
+    repeat = SnippetReformer(n_snippets=8, boundaries="floor")
+    kept, repeated = keep.fit_transform(videos), repeat.fit_transform(videos)
+    np.testing.assert_array_equal(kept[0], videos[0])
+    np.testing.assert_array_equal(kept[1], videos[1])
+    assert repeated[0].shape == (8, 3)  # the default stretches a short video
+    np.testing.assert_array_equal(kept[2], repeated[2])
+    # what the official process_feat does for a long video: mean of linspace(0, n, L+1) ranges
+    edges = np.linspace(0, 20, 9).astype(int)
+    np.testing.assert_allclose(kept[2], [videos[2][a:b].mean(axis=0)
+                                         for a, b in zip(edges[:-1], edges[1:])])
+    keep.set_params(inference="snippets")
+    np.testing.assert_array_equal(keep.transform_index(videos)[0], np.arange(3))
+    assert videos[0] is not kept[0]  # a copy, never the input
