@@ -96,8 +96,8 @@ for name, s in scores.items():
 
 # %%
 # The untrained zero-shot cosine is the one to beat here: in this
-# ``regime="aligned"`` the anomaly clips of a class sit at cosine 0.7 to its
-# text direction, so text alone finds them. The trained models only see the
+# ``regime="aligned"`` each class's feature direction lies at cosine 0.7 to
+# its text direction, so text alone finds much of the anomalies. The trained models only see the
 # 0/1 video labels of 120 videos; ``regime="misaligned"`` (anomalies unrelated
 # to the text) takes the zero-shot score to chance while the trained models
 # keep theirs.

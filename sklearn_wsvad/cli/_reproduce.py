@@ -195,7 +195,7 @@ def reproduce(
     crops="mean",
     progress=True,
 ):
-    """Run Table 1 and Table 2 of the core paper on synthetic or real features.
+    """Run Tables 1 and 2 of the core paper (and Table 3 for VadCLIP) on synthetic or real features.
 
     With ``dataset="synthetic"``, for each seed the training and test videos
     of ``regime`` are generated (:func:`~sklearn_wsvad.datasets.make_wsvad_regime`:
@@ -243,7 +243,7 @@ def reproduce(
     if regime is None:
         regime = "aligned" if clip_data else "paper"
     regimes = CLIP_REGIMES if clip_data else REGIMES
-    if regime not in regimes:
+    if DATASETS[dataset] is None and regime not in regimes:
         raise ValueError(f"Unknown regime {regime!r} for dataset={dataset!r}; choose one of "
                          f"{sorted(regimes)}.")
     if spec.vision_language and not clip_data:
@@ -337,9 +337,18 @@ def _clip_split(n_videos, test_size, n_features, regime, seed):
 
     data = make_wsvad_clip_videos(n_videos, n_features=n_features, regime=regime,
                                   random_state=seed)
+    counts = data.video_classes.argmax(axis=1)
+    smallest, n_classes = np.bincount(counts).min(), counts.max() + 1
+    n_test = int(np.ceil(test_size * n_videos))
+    if smallest < 2 or min(n_test, n_videos - n_test) < n_classes:
+        raise ValueError(
+            f"n_videos={n_videos} is too few for a split stratified by the {n_classes} "
+            f"classes (the smallest has {smallest} video(s); each split needs one video "
+            "of every class): use more videos, e.g. 60."
+        )
     index = np.arange(n_videos)
     train, test = train_test_split(index, test_size=test_size, random_state=seed,
-                                   stratify=data.video_classes.argmax(axis=1))
+                                   stratify=counts)
 
     def part(rows):
         return Bunch(videos=[data.videos[i] for i in rows], target=data.target[rows],

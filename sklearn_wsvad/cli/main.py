@@ -96,7 +96,7 @@ def main(argv=None, stdout=None):
     if args.regime is None:
         args.regime = "aligned" if args.dataset == "synthetic-clip" else "paper"
     regimes = CLIP_REGIMES if args.dataset == "synthetic-clip" else REGIMES
-    if args.regime not in regimes:
+    if synthetic and args.regime not in regimes:
         parser.error(f"--regime {args.regime} is not a regime of --dataset {args.dataset}; "
                      f"choose one of {', '.join(regimes)}")
     if MODELS[args.model].vision_language and args.dataset != "synthetic-clip":

@@ -308,7 +308,8 @@ def class_frame_roc_auc_score(frame_labels, clip_scores, video_classes, *, frame
     videos' clip scores. With per-class clip scores (2-D: one column per
     class, e.g. :func:`~sklearn_wsvad.predict_proba_clips`) class ``c`` is
     scored by its own column; with 1-D clip scores (a coarse anomaly score)
-    every class by the same score.
+    every class by the same score. Frame labels are 0/1: the abnormal frames
+    of a multi-label video count as positives for each of its classes.
 
     Parameters
     ----------

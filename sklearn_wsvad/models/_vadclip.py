@@ -1,6 +1,7 @@
 """VadCLIP: vision-language WSVAD with a coarse and a fine branch (Wu et al., AAAI 2024)."""
 
 import copy
+import inspect
 import math
 import numbers
 
@@ -73,6 +74,57 @@ class _GraphLayer(nn.Module):
         return out + res
 
 
+def _token_arrays(class_tokens):
+    """``class_tokens`` as numpy arrays (torch tensors detached and copied to the CPU)."""
+    return [t.detach().cpu().numpy() if torch.is_tensor(t) else np.asarray(t)
+            for t in class_tokens]
+
+
+def _pad_tokens(class_tokens):
+    """Class name token embeddings, zero-padded: ``(n_classes, longest, d_token)``
+    float32, and each name's length (long)."""
+    tokens = [torch.as_tensor(t, dtype=torch.float32) for t in _token_arrays(class_tokens)]
+    lengths = torch.as_tensor([len(t) for t in tokens])
+    names = torch.zeros(len(tokens), int(lengths.max()), tokens[0].shape[1])
+    for i, t in enumerate(tokens):  # one copy per class
+        names[i, :len(t)] = t
+    return names, lengths
+
+
+def _build_prompts(names, lengths, prefix, postfix):
+    """``[start, prefix, name tokens, postfix, end]`` per class, zero after
+    the end token, and the end token's index (see
+    :meth:`VadCLIPModule.prompt_embeddings`)."""
+    n, n_pre, n_post = names.shape[0], prefix.shape[0], postfix.shape[0]
+    size = int(lengths.max()) + n_pre + n_post
+    slots = torch.arange(size, device=names.device)[None].expand(n, -1)
+    name_len = (lengths - 2)[:, None]  # tokens between start and end
+    end = n_pre + 1 + name_len + n_post  # n x 1
+    # where each prompt position reads from: 0 start, 1 prefix, 2 name, 3 postfix, 4 end
+    part = torch.full_like(slots, 5)
+    part = torch.where(slots == 0, 0, part)
+    part = torch.where((slots >= 1) & (slots <= n_pre), 1, part)
+    name_at = n_pre + 1
+    part = torch.where((slots >= name_at) & (slots < name_at + name_len), 2, part)
+    part = torch.where((slots >= name_at + name_len) & (slots < end), 3, part)
+    part = torch.where(slots == end, 4, part)
+    d = names.shape[2]
+    out = names.new_zeros(n, size, d)
+    start = names[:, :1].expand(n, size, d)
+    name_idx = (slots - n_pre).clamp(0, names.shape[1] - 1)
+    name_tok = torch.gather(names, 1, name_idx[..., None].expand(-1, -1, d))
+    end_tok = torch.gather(names, 1, (lengths - 1)[:, None, None].expand(-1, size, d))
+    pre = prefix[(slots - 1).clamp(0, max(n_pre - 1, 0))] if n_pre else out
+    post_idx = (slots - name_at - name_len).clamp(0, max(n_post - 1, 0))
+    post = postfix[post_idx] if n_post else out
+    out = torch.where((part == 0)[..., None], start, out)
+    out = torch.where((part == 1)[..., None], pre, out)
+    out = torch.where((part == 2)[..., None], name_tok, out)
+    out = torch.where((part == 3)[..., None], post, out)
+    out = torch.where((part == 4)[..., None], end_tok, out)
+    return out, end[:, 0]
+
+
 class VadCLIPModule(nn.Module):
     """VadCLIP's network on CLIP snippet features and class text embeddings.
 
@@ -132,13 +184,9 @@ class VadCLIPModule(nn.Module):
         self.temperature, self.visual_prompt = temperature, visual_prompt
         self.text_encoder = text_encoder
         if text_encoder is not None:
-            tokens = [torch.as_tensor(np.asarray(t), dtype=torch.float32) for t in class_tokens]
-            lengths = [len(t) for t in tokens]
-            names = torch.zeros(len(tokens), max(lengths), tokens[0].shape[1])
-            for i, t in enumerate(tokens):
-                names[i, :len(t)] = t
+            names, lengths = _pad_tokens(class_tokens)
             self.register_buffer("class_tokens", names)
-            self.register_buffer("token_lengths", torch.as_tensor(lengths))
+            self.register_buffer("token_lengths", lengths)
             width_tok = names.shape[2]
             self.prefix = nn.Parameter(torch.empty(prompt_prefix, width_tok))
             self.postfix = nn.Parameter(torch.empty(prompt_postfix, width_tok))
@@ -167,7 +215,7 @@ class VadCLIPModule(nn.Module):
 
     def train(self, mode=True):
         super().train(mode)
-        if self.text_encoder is not None:
+        if getattr(self, "text_encoder", None) is not None:
             self.text_encoder.eval()  # frozen, as CLIP in the official code
         return self
 
@@ -175,39 +223,11 @@ class VadCLIPModule(nn.Module):
         """The learnable prompts (``n_classes x L x d_token``) and the index
         of each one's end token: ``[start, prefix context, class name tokens,
         postfix context, end]``, zero after the end."""
-        names, lengths = self.class_tokens, self.token_lengths
-        n, n_pre, n_post = names.shape[0], self.prefix.shape[0], self.postfix.shape[0]
-        size = int(lengths.max()) + n_pre + n_post
-        slots = torch.arange(size, device=names.device)[None].expand(n, -1)
-        name_len = (lengths - 2)[:, None]  # tokens between start and end
-        end = n_pre + 1 + name_len + n_post  # n x 1
-        # where each prompt position reads from: 0 start, 1 prefix, 2 name, 3 postfix, 4 end
-        part = torch.full_like(slots, 5)
-        part = torch.where(slots == 0, 0, part)
-        part = torch.where((slots >= 1) & (slots <= n_pre), 1, part)
-        name_at = n_pre + 1
-        part = torch.where((slots >= name_at) & (slots < name_at + name_len), 2, part)
-        part = torch.where((slots >= name_at + name_len) & (slots < end), 3, part)
-        part = torch.where(slots == end, 4, part)
-        d = names.shape[2]
-        out = names.new_zeros(n, size, d)
-        start = names[:, :1].expand(n, size, d)
-        name_idx = (slots - n_pre).clamp(0, names.shape[1] - 1)
-        name_tok = torch.gather(names, 1, name_idx[..., None].expand(-1, -1, d))
-        end_tok = torch.gather(names, 1, (lengths - 1)[:, None, None].expand(-1, size, d))
-        pre = self.prefix[(slots - 1).clamp(0, max(n_pre - 1, 0))] if n_pre else out
-        post_idx = (slots - name_at - name_len).clamp(0, max(n_post - 1, 0))
-        post = self.postfix[post_idx] if n_post else out
-        out = torch.where((part == 0)[..., None], start, out)
-        out = torch.where((part == 1)[..., None], pre, out)
-        out = torch.where((part == 2)[..., None], name_tok, out)
-        out = torch.where((part == 3)[..., None], post, out)
-        out = torch.where((part == 4)[..., None], end_tok, out)
-        return out, end[:, 0]
+        return _build_prompts(self.class_tokens, self.token_lengths, self.prefix, self.postfix)
 
     def class_text(self):
         """The class text features before the visual prompt (n_classes x width)."""
-        if self.text_encoder is None:
+        if getattr(self, "text_encoder", None) is None:  # (or pickled before it existed)
             return self.text + self.text_delta
         prompts, end = self.prompt_embeddings()
         return self.text_encoder(prompts, end).to(prompts.dtype)
@@ -324,7 +344,8 @@ class VadCLIPDetector(BaseVideoMILNet):
     text embeddings (MIL-Align: per class, the mean of the ``k`` highest
     alignments, cross-entropy over classes with the video's classes).
     ``score_clips`` / ``decision_function`` give the coarse (C-branch)
-    score; :meth:`predict_proba_clips` the per-clip class probabilities
+    score (or ``1 - p(normal)``, ``anomaly_score="alignment"``);
+    :meth:`predict_proba_clips` the per-clip class probabilities
     (softmax of the alignments; column 0 normal) for
     :func:`~sklearn_wsvad.detection_map`.
 
@@ -355,21 +376,24 @@ class VadCLIPDetector(BaseVideoMILNet):
       (``prompts``: ``n_classes x L x d_token``; ``end``: long tensor of the
       end token's index in each prompt), which must return the text
       features ``n_classes x d``. The encoder is frozen (its parameters are
-      not trained, it stays in eval mode) and is stored, pickled and moved
-      to ``device`` with the model; the estimator's own ``text_encoder``
-      parameter is never modified. For CLIP's text transformer::
+      not trained, it stays in eval mode); the model holds a float32 copy,
+      pickled and moved to ``device`` with it (the parameter itself is
+      never modified; it is checked once on its own device and precision).
+      ``class_tokens`` may be arrays or tensors. For CLIP's text transformer::
 
-          class CLIPText(torch.nn.Module):
+          class CLIPText(torch.nn.Module):  # the text side only: no visual tower
               def __init__(self, clip_model):
                   super().__init__()
-                  self.clip = clip_model
+                  self.transformer = clip_model.transformer
+                  self.ln_final = clip_model.ln_final
+                  self.positional_embedding = clip_model.positional_embedding
+                  self.text_projection = clip_model.text_projection
               def forward(self, prompts, end):
                   n, length, _ = prompts.shape   # pad to CLIP's 77 positions
                   x = F.pad(prompts, (0, 0, 0, 77 - length))
-                  x = x + self.clip.positional_embedding
-                  x = self.clip.transformer(x.permute(1, 0, 2)).permute(1, 0, 2)
-                  x = self.clip.ln_final(x)
-                  return x[torch.arange(n), end] @ self.clip.text_projection
+                  x = x + self.positional_embedding
+                  x = self.transformer(x.permute(1, 0, 2)).permute(1, 0, 2)
+                  return self.ln_final(x)[torch.arange(n), end] @ self.text_projection
 
       The official code reads its context vectors by absolute position
       (so the postfix vectors differ between names of different lengths)
@@ -400,14 +424,15 @@ class VadCLIPDetector(BaseVideoMILNet):
     (125 per epoch on UCF-Crime's 10-crop features); with a few hundred
     videos, ``batch_size=128`` leaves one or two steps per epoch. Measured
     on the synthetic data (frame AUC, 3 seeds; ``make_wsvad_clip_videos``,
-    aligned / misaligned, and the I3D-like ``paper`` regime with random
-    class text; 100 training videos pooled to 32 snippets, 50 epochs):
+    d=512, aligned / misaligned, and the I3D-like ``paper`` regime at d=64
+    with random class text; 100 training videos pooled to 32 snippets, 50
+    epochs):
     the defaults 0.685 / 0.641 / 0.589; ``batch_size=32`` 0.713 / 0.670 /
     0.667; ``lr=1e-4`` 0.696 / 0.710 / 0.738; both 0.686 / 0.701 / 0.816. With 200
     training videos the defaults hold: seed 0, 0.749 (aligned) and 0.784
     (misaligned) against 0.700 and 0.715 at ``lr=1e-4``. With about 100
-    videos, set ``batch_size=32``. On the ``paper`` regime the raw feature
-    norm reaches 0.802 and only the last setting passes it: VadCLIP is made
+    videos, set ``batch_size=32``. On the ``paper`` regime (d=64) the raw
+    feature norm reaches 0.802 and only the last setting passes it: VadCLIP is made
     for CLIP features, whose norms carry no anomaly signal.
 
     **Input.** ``input_scaling=None`` by default: CLIP features are compared
@@ -543,6 +568,13 @@ class VadCLIPDetector(BaseVideoMILNet):
         self.lambda_text = lambda_text
         self.anomaly_score = anomaly_score
 
+    def __setstate__(self, state):
+        # estimators pickled before these parameters existed get their defaults
+        for name in ("text_encoder", "class_tokens", "prompt_prefix", "prompt_postfix",
+                     "anomaly_score"):
+            state.setdefault(name, inspect.signature(type(self)).parameters[name].default)
+        super().__setstate__(state)
+
     def __setattr__(self, name, value):
         if name == "text_encoder":
             # a parameter, not a component skorch initialises: set it as sklearn would
@@ -593,7 +625,7 @@ class VadCLIPDetector(BaseVideoMILNet):
                 "start token first and the end token last; got "
                 f"{'None' if tokens is None else f'{len(tokens)} class(es)'}."
             )
-        arrays = [np.asarray(t) for t in tokens]
+        arrays = _token_arrays(tokens)
         widths = {a.shape[1] if a.ndim == 2 else None for a in arrays}
         if (None in widths or len(widths) != 1 or min(len(a) for a in arrays) < 2
                 or not all(np.isfinite(a).all() for a in arrays)):
@@ -602,20 +634,28 @@ class VadCLIPDetector(BaseVideoMILNet):
                 "d_token and at least 2 tokens (start and end) each; got shapes "
                 f"{[a.shape for a in arrays]}."
             )
-        try:
-            module = VadCLIPModule(
-                2, text_encoder=copy.deepcopy(self.text_encoder), class_tokens=arrays,
-                prompt_prefix=self.prompt_prefix, prompt_postfix=self.prompt_postfix,
-                local_layers=0)  # runs the encoder once on the prompts
+        names, lengths = _pad_tokens(arrays)
+        context = [torch.zeros(n, names.shape[2]) for n in (self.prompt_prefix,
+                                                            self.prompt_postfix)]
+        prompts, end = _build_prompts(names, lengths, *context)
+        encoder = self.text_encoder
+        first = next(encoder.parameters(), None)
+        if first is not None:  # probe on the encoder's own device and precision
+            prompts, end = prompts.to(first.device, first.dtype), end.to(first.device)
+        modes = [(m, m.training) for m in encoder.modules()]
+        try:  # one call on the prompts, in eval mode (restored after), no copy
             with torch.no_grad():
-                out = module.class_text()
+                out = encoder.eval()(prompts, end)
         except (TypeError, RuntimeError, ValueError, IndexError) as error:
-            longest = max(len(a) for a in arrays) + self.prompt_prefix + self.prompt_postfix
             raise ValueError(
                 "text_encoder(prompts, end) failed on the prompts built from class_tokens "
-                f"(prompts of shape ({len(arrays)}, {longest}, {arrays[0].shape[1]}): "
+                f"(prompts of shape {tuple(prompts.shape)}: "
                 f"n_classes x L x d_token; end: {len(arrays)} end-token indices): {error}"
             ) from error
+        finally:
+            for m, mode in modes:
+                m.training = mode
+        out = torch.as_tensor(out)
         if out.ndim != 2 or out.shape[0] != len(arrays):
             raise ValueError(
                 f"text_encoder returned shape {tuple(out.shape)} for {len(arrays)} prompts; "
@@ -624,6 +664,7 @@ class VadCLIPDetector(BaseVideoMILNet):
         return self._check_width(tuple(out.shape))
 
     def _module_params(self):
+        self._text()  # validated here too: initialize() may come before fit
         params = {
             "max_length": self.max_length,
             "local_layers": self.local_layers,
@@ -636,9 +677,11 @@ class VadCLIPDetector(BaseVideoMILNet):
         }
         if self.text_encoder is None:
             return {**params, "text_embeddings": np.asarray(self.text_embeddings)}
-        # a copy: the estimator's parameter stays as given (and frozen only in the model)
-        return {**params, "text_encoder": copy.deepcopy(self.text_encoder),
-                "class_tokens": [np.asarray(t) for t in self.class_tokens],
+        # a copy in float32 on the CPU (skorch moves the model to ``device``): the
+        # estimator's parameter stays as given (and frozen only in the model)
+        encoder = copy.deepcopy(self.text_encoder).to("cpu").float()
+        return {**params, "text_encoder": encoder,
+                "class_tokens": _token_arrays(self.class_tokens),
                 "prompt_prefix": self.prompt_prefix, "prompt_postfix": self.prompt_postfix}
 
     def _criterion_params(self):

@@ -207,3 +207,11 @@ def test_clip_options_are_checked(argv, message, capsys):
     with pytest.raises(SystemExit):
         main(["reproduce", *argv], stdout=io.StringIO())
     assert message in capsys.readouterr().err
+
+
+def test_too_few_clip_videos_for_the_split_is_named():
+    from sklearn_wsvad.cli._reproduce import reproduce
+
+    with pytest.raises(ValueError, match="too few for a split stratified by the 7 classes"):
+        reproduce(model="vadclip", n_seeds=1, n_videos=12, n_features=32, max_epochs=1,
+                  progress=False)

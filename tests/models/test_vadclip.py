@@ -118,6 +118,11 @@ class _ToyTextEncoder(torch.nn.Module):
         return self.out(h[torch.arange(len(prompts)), end])
 
 
+class _OneDimensional(torch.nn.Module):
+    def forward(self, prompts, end):
+        return prompts.sum(dim=(1, 2))
+
+
 class _PromptsBack(torch.nn.Module):
     def forward(self, prompts, end):
         return prompts
@@ -153,7 +158,8 @@ def test_learnable_prompt_trains_the_context_and_never_the_encoder(data):
     given = {k: v.clone() for k, v in encoder.state_dict().items()}
     model = VadCLIPDetector(text_encoder=encoder, class_tokens=_tokens(), local_layers=1,
                             window=4, max_epochs=3, batch_size=8, lr=1e-2, random_state=0)
-    initial = clone(model).set_params(module__n_features=16).initialize().module_.prefix
+    initial = clone(model).set_params(max_epochs=0).fit(
+        data.videos, data.target, video_classes=data.video_classes).module_.prefix
     model.fit(data.videos, data.target,
                                        video_classes=data.video_classes)
     module = model.module_
@@ -177,6 +183,7 @@ def test_learnable_prompt_trains_the_context_and_never_the_encoder(data):
     ({"class_tokens": None}, ValueError, "needs class_tokens"),
     ({"class_tokens": [np.ones((3, 6)), np.ones((3, 5))]}, ValueError, "one d_token"),
     ({"class_tokens": [np.ones((1, 6)), np.ones((3, 6))]}, ValueError, "at least 2 tokens"),
+    ({"text_encoder": _OneDimensional()}, ValueError, "expected \\(n_classes, d\\)"),
     ({"text_encoder": _PromptsBack()}, ValueError, "expected \\(n_classes, d\\)"),
     ({"text_encoder": torch.nn.Linear(6, 16)}, ValueError, "text_encoder\\(prompts, end\\) failed"),
     ({"text_encoder": "clip"}, TypeError, "text_encoder. parameter of VadCLIPDetector must be"),
@@ -198,3 +205,48 @@ def test_alignment_anomaly_score_is_one_minus_normal_probability(data):
         assert not np.allclose(a, c)
     np.testing.assert_allclose(model.decision_function(data.videos[:3]),
                                [s.max() for s in aligned], rtol=1e-5)
+
+
+def test_checking_the_encoder_leaves_the_users_object_as_it_was(data):
+    encoder = _ToyTextEncoder()
+    encoder.train()
+    encoder.out.eval()  # a mixed state the user chose
+    model = VadCLIPDetector(text_encoder=encoder, class_tokens=_tokens(), max_epochs=1)
+    assert model._text() == (4, 16)
+    assert encoder.training and not encoder.out.training and encoder.drop.training
+    assert all(p.requires_grad for p in encoder.parameters())
+
+
+def test_class_tokens_as_tensors_and_the_rng_left_alone(data):
+    tokens = [torch.as_tensor(t, dtype=torch.float32).requires_grad_() for t in _tokens()]
+    encoder = _ToyTextEncoder()
+    state = torch.random.get_rng_state()
+    model = VadCLIPDetector(text_encoder=encoder, class_tokens=tokens, local_layers=1,
+                            window=4, max_epochs=1, batch_size=8, random_state=0)
+    model.fit(data.videos, data.target)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert model.predict_proba_clips(data.videos[:1])[0].shape[1] == 4
+
+
+def test_initialize_before_fit_validates_the_text():
+    with pytest.raises(ValueError, match="needs text_embeddings"):
+        VadCLIPDetector(module__n_features=16).initialize()
+    with pytest.raises(ValueError, match="odd width 3"):
+        VadCLIPDetector(text_embeddings=[[1.0, 2, 3]] * 2, module__n_features=16).initialize()
+
+
+def test_an_estimator_pickled_before_the_text_encoder_still_scores(data):
+    import pickle
+
+    model = _model(data).fit(data.videos, data.target)
+    expected = model.score_clips(data.videos[:2])
+    state = pickle.loads(pickle.dumps(model)).__getstate__()
+    for name in ("text_encoder", "class_tokens", "prompt_prefix", "prompt_postfix",
+                 "anomaly_score"):
+        del state[name]
+    old = VadCLIPDetector.__new__(VadCLIPDetector)
+    old.__setstate__(state)
+    del old.module_.text_encoder  # the module of that version had no such attribute
+    for a, b in zip(old.score_clips(data.videos[:2]), expected):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert old.get_params()["anomaly_score"] == "coarse"
