@@ -363,10 +363,13 @@ def _clip_split(n_videos, test_size, n_features, regime, seed):
 
 def _text_cosine(videos, text, temperature=0.07):
     """Zero-shot class probabilities: softmax of cos(clip, class text) / temperature."""
-    text = text / np.linalg.norm(text, axis=1, keepdims=True)
+    def unit(a):
+        return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+
+    text = unit(np.asarray(text, dtype=np.float64))
     out = []
     for v in videos:
-        z = (v / np.linalg.norm(v, axis=1, keepdims=True)) @ text.T / temperature
+        z = unit(np.asarray(v, dtype=np.float64)) @ text.T / temperature
         z = np.exp(z - z.max(axis=1, keepdims=True))
         out.append(z / z.sum(axis=1, keepdims=True))
     return out
