@@ -91,10 +91,13 @@ def _pad_tokens(class_tokens):
     return names, lengths
 
 
-def _build_prompts(names, lengths, prefix, postfix):
+def _build_prompts(names, lengths, prefix, postfix, table=None):
     """``[start, prefix, name tokens, postfix, end]`` per class, zero after
     the end token, and the end token's index (see
-    :meth:`VadCLIPModule.prompt_embeddings`)."""
+    :meth:`VadCLIPModule.prompt_embeddings`). With ``table`` (one learnable
+    vector per prompt position), the context and the tail after the end token
+    are read from it by position (the official code's form); ``prefix`` and
+    ``postfix`` then only give the context lengths."""
     n, n_pre, n_post = names.shape[0], prefix.shape[0], postfix.shape[0]
     size = int(lengths.max()) + n_pre + n_post
     slots = torch.arange(size, device=names.device)[None].expand(n, -1)
@@ -114,9 +117,13 @@ def _build_prompts(names, lengths, prefix, postfix):
     name_idx = (slots - n_pre).clamp(0, names.shape[1] - 1)
     name_tok = torch.gather(names, 1, name_idx[..., None].expand(-1, -1, d))
     end_tok = torch.gather(names, 1, (lengths - 1)[:, None, None].expand(-1, size, d))
-    pre = prefix[(slots - 1).clamp(0, max(n_pre - 1, 0))] if n_pre else out
-    post_idx = (slots - name_at - name_len).clamp(0, max(n_post - 1, 0))
-    post = postfix[post_idx] if n_post else out
+    if table is not None:
+        pre = post = table[:size][None].expand(n, size, d)
+        out = pre.clone()  # the tail too
+    else:
+        pre = prefix[(slots - 1).clamp(0, max(n_pre - 1, 0))] if n_pre else out
+        post_idx = (slots - name_at - name_len).clamp(0, max(n_post - 1, 0))
+        post = postfix[post_idx] if n_post else out
     out = torch.where((part == 0)[..., None], start, out)
     out = torch.where((part == 1)[..., None], pre, out)
     out = torch.where((part == 2)[..., None], name_tok, out)
@@ -173,12 +180,15 @@ class VadCLIPModule(nn.Module):
         last. Required with ``text_encoder``.
     prompt_prefix, prompt_postfix : int, default=10
         Learnable context vectors before and after the class name (official).
+    prompt_context : {"shared", "positional"}, default="shared"
+        See :class:`VadCLIPDetector`.
     """
 
     def __init__(self, n_features, text_embeddings=None, max_length=256, local_layers=2,
                  heads=1, window=8, similarity_threshold=0.7, temperature=0.07,
                  text_adapter=True, visual_prompt="logits", text_encoder=None,
-                 class_tokens=None, prompt_prefix=10, prompt_postfix=10):
+                 class_tokens=None, prompt_prefix=10, prompt_postfix=10,
+                 prompt_context="shared"):
         super().__init__()
         self.window, self.threshold = window, similarity_threshold
         self.temperature, self.visual_prompt = temperature, visual_prompt
@@ -190,8 +200,15 @@ class VadCLIPModule(nn.Module):
             width_tok = names.shape[2]
             self.prefix = nn.Parameter(torch.empty(prompt_prefix, width_tok))
             self.postfix = nn.Parameter(torch.empty(prompt_postfix, width_tok))
-            nn.init.normal_(self.prefix, std=0.01)  # the official initialisation
-            nn.init.normal_(self.postfix, std=0.01)
+            self.register_parameter("context", None)
+            if prompt_context == "positional":  # the official table; prefix/postfix unused
+                size = names.shape[1] + prompt_prefix + prompt_postfix
+                self.context = nn.Parameter(torch.empty(size, width_tok))
+                self.prefix.requires_grad_(False)
+                self.postfix.requires_grad_(False)
+            for parameter in (self.prefix, self.postfix, self.context):
+                if parameter is not None:
+                    nn.init.normal_(parameter, std=0.01)  # the official initialisation
             for parameter in text_encoder.parameters():
                 parameter.requires_grad_(False)
             text_encoder.eval()
@@ -223,7 +240,8 @@ class VadCLIPModule(nn.Module):
         """The learnable prompts (``n_classes x L x d_token``) and the index
         of each one's end token: ``[start, prefix context, class name tokens,
         postfix context, end]``, zero after the end."""
-        return _build_prompts(self.class_tokens, self.token_lengths, self.prefix, self.postfix)
+        return _build_prompts(self.class_tokens, self.token_lengths, self.prefix, self.postfix,
+                              getattr(self, "context", None))
 
     def class_text(self):
         """The class text features before the visual prompt (n_classes x width)."""
@@ -395,11 +413,13 @@ class VadCLIPDetector(BaseVideoMILNet):
                   x = self.transformer(x.permute(1, 0, 2)).permute(1, 0, 2)
                   return self.ln_final(x)[torch.arange(n), end] @ self.text_projection
 
-      The official code reads its context vectors by absolute position
-      (so the postfix vectors differ between names of different lengths)
-      and fills the positions after the end token with learnable vectors;
-      here the context is the same for every class and the tail is zero
-      (with CLIP's causal mask the tail does not reach the end token).
+      ``prompt_context="positional"`` is the official form: one learnable
+      vector per prompt position, read by absolute position (so the postfix
+      vectors differ between names of different lengths), and the positions
+      after the end token filled from the same table; the default
+      ``"shared"`` gives every class the same context and a zero tail (with
+      CLIP's causal mask the tail does not reach the end token, so the two
+      differ only in how the postfix is shared).
 
     **Test protocol.** As the official code: a video longer than
     ``max_length`` snippets is scored in consecutive pieces of
@@ -416,7 +436,9 @@ class VadCLIPDetector(BaseVideoMILNet):
     so there a video's scores depend on its padding); the learnable prompt
     as above; AdamW at the official ``lr=2e-5`` and batch (64 normal + 64
     abnormal: ``batch_size=128``) but without its learning-rate steps (x0.1
-    at epochs 4 and 8 of its 10 epochs); no model selection on the test set
+    at epochs 4 and 8 of its 10 epochs; add them with skorch's callback,
+    ``callbacks=[LRScheduler(policy=torch.optim.lr_scheduler.MultiStepLR,
+    milestones=[4, 8], gamma=0.1)]``); no model selection on the test set
     (the official code keeps the checkpoint of best test AUC and reloads it
     every epoch).
 
@@ -461,6 +483,9 @@ class VadCLIPDetector(BaseVideoMILNet):
         Learnable context vectors before the class name (official 10).
     prompt_postfix : int, default=10
         Learnable context vectors after the class name (official 10).
+    prompt_context : {"shared", "positional"}, default="shared"
+        The context shared by the classes, or the official position table
+        (see **Text**).
     lambda_text : float, default=0.1
         Weight of the text separation (UCF-Crime 0.1, XD-Violence 1e-4).
     anomaly_score : {"coarse", "alignment"}, default="coarse"
@@ -512,6 +537,7 @@ class VadCLIPDetector(BaseVideoMILNet):
         "class_tokens": [None, "array-like", list, tuple],
         "prompt_prefix": [Interval(numbers.Integral, 0, None, closed="left")],
         "prompt_postfix": [Interval(numbers.Integral, 0, None, closed="left")],
+        "prompt_context": [StrOptions({"shared", "positional"})],
     }
 
     def __init__(
@@ -532,6 +558,7 @@ class VadCLIPDetector(BaseVideoMILNet):
         class_tokens=None,
         prompt_prefix=10,
         prompt_postfix=10,
+        prompt_context="shared",
         lambda_text=0.1,
         anomaly_score="coarse",
         lr=2e-5,
@@ -565,13 +592,14 @@ class VadCLIPDetector(BaseVideoMILNet):
         self.class_tokens = class_tokens
         self.prompt_prefix = prompt_prefix
         self.prompt_postfix = prompt_postfix
+        self.prompt_context = prompt_context
         self.lambda_text = lambda_text
         self.anomaly_score = anomaly_score
 
     def __setstate__(self, state):
         # estimators pickled before these parameters existed get their defaults
         for name in ("text_encoder", "class_tokens", "prompt_prefix", "prompt_postfix",
-                     "anomaly_score"):
+                     "prompt_context", "anomaly_score"):
             state.setdefault(name, inspect.signature(type(self)).parameters[name].default)
         super().__setstate__(state)
 
@@ -682,7 +710,8 @@ class VadCLIPDetector(BaseVideoMILNet):
         encoder = copy.deepcopy(self.text_encoder).to("cpu").float()
         return {**params, "text_encoder": encoder,
                 "class_tokens": _token_arrays(self.class_tokens),
-                "prompt_prefix": self.prompt_prefix, "prompt_postfix": self.prompt_postfix}
+                "prompt_prefix": self.prompt_prefix, "prompt_postfix": self.prompt_postfix,
+                "prompt_context": self.prompt_context}
 
     def _criterion_params(self):
         return {"lambda_text": self.lambda_text}

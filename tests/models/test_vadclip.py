@@ -250,3 +250,26 @@ def test_an_estimator_pickled_before_the_text_encoder_still_scores(data):
     for a, b in zip(old.score_clips(data.videos[:2]), expected):
         np.testing.assert_allclose(a, b, rtol=1e-6)
     assert old.get_params()["anomaly_score"] == "coarse"
+
+
+def test_positional_prompt_context_is_the_official_table():
+    tokens = _tokens()
+    model = VadCLIPDetector(text_encoder=_ToyTextEncoder(), class_tokens=tokens,
+                            prompt_prefix=2, prompt_postfix=3, prompt_context="positional",
+                            module__n_features=16)
+    module = model.initialize().module_
+    prompts, end = module.prompt_embeddings()
+    table = module.context.detach().numpy()
+    prompts = prompts.detach().numpy()
+    assert table.shape == (5 + 2 + 3, 6) and prompts.shape == (4, 10, 6)
+    for c, tok in enumerate(tokens):
+        names = len(tok) - 2
+        e = 1 + 2 + names + 3
+        assert end[c] == e
+        expected = np.concatenate([tok[:1], table[1:3], tok[1:-1], table[3 + names:e],
+                                   tok[-1:], table[e + 1:]])
+        np.testing.assert_array_equal(prompts[c], expected.astype(np.float32))
+    # names of different lengths start their postfix at different table rows
+    np.testing.assert_array_equal(prompts[0, 4], table[4])
+    np.testing.assert_array_equal(prompts[1, 5], table[5])
+    assert not module.prefix.requires_grad and module.context.requires_grad
