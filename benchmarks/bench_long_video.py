@@ -43,6 +43,7 @@ def _fitted_steps(n_features):
         BNWVADDetector,
         CLIPTSADetector,
         CrossBatchClusteringDetector,
+        DSANetDetector,
         MagnitudeMILDetector,
         MILRankingDetector,
         NGMILDetector,
@@ -72,6 +73,8 @@ def _fitted_steps(n_features):
     text = np.random.default_rng(0).normal(size=(7, 512))  # random class text, CLIP's width
     steps["VadCLIPDetector"] = VadCLIPDetector(text_embeddings=text, max_epochs=1,
                                                random_state=0).fit(snippets, data.target)
+    steps["DSANetDetector"] = DSANetDetector(text_embeddings=text, max_epochs=1,
+                                             random_state=0).fit(snippets, data.target)
     return steps
 
 

@@ -9,12 +9,14 @@ default). Per model it prints
     (one video per forward call, input scaled, no validation or batching:
     the library's overhead; the target is >= 0.8),
 and training time and throughput as ratios to the core paper's
-MagnitudeMILDetector measured in the same run. VadCLIP gets random class
-text embeddings (7 x 512) and no classes: only its speed is measured. The cross-batch clustering
+MagnitudeMILDetector measured in the same run. VadCLIP and DSANet get random
+class text embeddings (7 x 512) and no classes: only their speed is measured
+(DSANet with the official 8-block SG-NM decoder, and with 2 blocks). The cross-batch clustering
 model is also timed without its clustering branch (backbone only), to show
 what the batch K-means costs.
 
     python benchmarks/bench_models.py [--n-videos 300] [--n-features 2048] [--epochs 3]
+        [--only VadCLIPDetector DSANetDetector "decoder_depth=2"]
 """
 
 import argparse
@@ -30,6 +32,7 @@ from sklearn_wsvad.models import (
     BNWVADDetector,
     CLIPTSADetector,
     CrossBatchClusteringDetector,
+    DSANetDetector,
     MagnitudeMILDetector,
     MILRankingDetector,
     NGMILDetector,
@@ -55,13 +58,16 @@ MODELS = {
                                          cross_batch=False, guidance=False),
     "CLIPTSADetector": CLIPTSADetector,
     "VadCLIPDetector": functools.partial(VadCLIPDetector, text_embeddings=_TEXT),
+    "DSANetDetector": functools.partial(DSANetDetector, text_embeddings=_TEXT),
+    "  decoder_depth=2": functools.partial(DSANetDetector, text_embeddings=_TEXT,
+                                           decoder_depth=2),
 }
 
 
 def bare_module_throughput(est, videos):
     """Clips per second of ``est.module_`` alone, one video per forward call
-    (VadCLIP: one forward call per piece of ``max_length`` steps, its test
-    protocol)."""
+    (VadCLIP, DSANet: one forward call per piece of ``max_length`` steps, their
+    test protocol)."""
     module = est.module_.eval()
     device = torch.device(est.device)
     stats = None
@@ -86,7 +92,13 @@ def main():
     parser.add_argument("--n-features", type=int, default=2048)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="names of the models to time (default: all); the reference "
+                             "MagnitudeMILDetector is always timed first")
     args = parser.parse_args()
+    models = MODELS if not args.only else {
+        name: cls for i, (name, cls) in enumerate(MODELS.items())
+        if i == 0 or name.strip() in args.only}
 
     data = make_wsvad_videos(n_videos=args.n_videos, n_features=args.n_features,
                              random_state=0)
@@ -97,7 +109,7 @@ def main():
     print(f"{'model':<22} {'s / epoch':>10} {'clips / s':>12} {'epoch ratio':>12} "
           f"{'speed ratio':>12} {'vs bare module':>15}")
     reference = None
-    for name, cls in MODELS.items():
+    for name, cls in models.items():
         est = cls(max_epochs=args.epochs, device=args.device, random_state=0)
         t = time.perf_counter()
         est.fit(snippets, data.target)

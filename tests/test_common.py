@@ -22,6 +22,7 @@ from sklearn_wsvad.models import (
     BNWVADDetector,
     CLIPTSADetector,
     CrossBatchClusteringDetector,
+    DSANetDetector,
     MagnitudeMILDetector,
     MILRankingDetector,
     NGMILDetector,
@@ -59,6 +60,9 @@ MODELS = [
     VadCLIPDetector(text_embeddings=np.random.RandomState(0).normal(size=(3, 16)),
                     local_layers=1, window=4, input_scaling="standard", max_epochs=2,
                     batch_size=8, random_state=0),
+    DSANetDetector(text_embeddings=np.random.RandomState(0).normal(size=(3, 16)),
+                   local_layers=1, window=4, decoder_depth=1, n_prototypes=4,
+                   input_scaling="standard", max_epochs=2, batch_size=8, random_state=0),
 ]
 ALL = TRANSFORMERS + MODELS
 

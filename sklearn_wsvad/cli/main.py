@@ -35,11 +35,13 @@ def _parser():
                      help="MIL classifier trained on every configuration: magnitude (the "
                           "paper's), sultani (MIL ranking), rtfm, ngmil, bnwvad (200 snippets, "
                           "a 128-wide enhancer), crossbatch (cross-batch clustering "
-                          "guidance), cliptsa (CLIP-TSA, for CLIP features) or vadclip "
+                          "guidance), cliptsa (CLIP-TSA, for CLIP features), vadclip "
                           "(VadCLIP: text embeddings and classes, --dataset synthetic-clip; "
-                          "adds the fine-grained Table 3) (default: magnitude)")
+                          "adds the fine-grained Table 3) or dsanet (DSANet, as vadclip; a "
+                          "2-block SG-NM decoder) (default: magnitude)")
     rep.add_argument("--dataset", default=None, choices=sorted(DATASETS),
-                     help="synthetic data (default; synthetic-clip for --model vadclip), "
+                     help="synthetic data (default; synthetic-clip for --model vadclip and "
+                          "dsanet), "
                           "synthetic-clip (CLIP-like features with anomaly classes and class "
                           "text embeddings) or a benchmark's released features, read from "
                           "--data-home")

@@ -19,6 +19,14 @@ from ._crossbatch import (
     video_adjacency,
 )
 from ._data import BalancedBatchSampler, BalancedVideoLoader, VideoDataset, pad_collate
+from ._dsanet import (
+    DSANetDetector,
+    DSANetLoss,
+    DSANetModule,
+    NormalityModel,
+    decoupled_components,
+    fused_class_probabilities,
+)
 from ._magnitude import MagnitudeMILDetector, MagnitudeMILLoss, MagnitudeMILModule
 from ._ngmil import NGMILDetector, NGMILLoss, NGMILModule, prototype_similarity
 from ._ranking import MILRankingDetector, MILRankingLoss, MILRankingModule
@@ -47,6 +55,12 @@ __all__ = [
     "VadCLIPModule",
     "VadCLIPLoss",
     "mil_top_k",
+    "DSANetDetector",
+    "DSANetModule",
+    "DSANetLoss",
+    "NormalityModel",
+    "decoupled_components",
+    "fused_class_probabilities",
     "CLIPTSAModule",
     "perturbed_topk_membership",
     "NGMILDetector",

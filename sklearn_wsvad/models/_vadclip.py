@@ -215,10 +215,15 @@ class VadCLIPModule(nn.Module):
             with torch.no_grad():
                 width = self.class_text().shape[1]
         else:
-            text = torch.as_tensor(np.asarray(text_embeddings), dtype=torch.float32)
+            # a copy: loading weights must never write into the user's array
+            text = torch.tensor(np.asarray(text_embeddings, dtype=np.float32))
             width = text.shape[1]
             self.register_buffer("text", text)
             self.text_delta = nn.Parameter(torch.zeros_like(text), requires_grad=text_adapter)
+        self._build_adapter(n_features, width, max_length, local_layers, heads)
+
+    def _build_adapter(self, n_features, width, max_length, local_layers, heads):
+        """The LGT-Adapter, the C-branch and the A-branch's text FFN."""
         self.project = nn.Linear(n_features, width) if n_features != width else nn.Identity()
         self.position = nn.Embedding(max_length, width)
         nn.init.normal_(self.position.weight, std=0.01)
@@ -232,9 +237,24 @@ class VadCLIPModule(nn.Module):
 
     def train(self, mode=True):
         super().train(mode)
+        if mode:  # training changes the text (skorch sets eval mode for every batch it scores)
+            self._text_cache = None
         if getattr(self, "text_encoder", None) is not None:
             self.text_encoder.eval()  # frozen, as CLIP in the official code
         return self
+
+    def _apply(self, fn, *args, **kwargs):
+        self._text_cache = None  # moved or cast: computed again
+        return super()._apply(fn, *args, **kwargs)
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        self._text_cache = None
+        return super()._load_from_state_dict(*args, **kwargs)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_text_cache"] = None
+        return state
 
     def prompt_embeddings(self):
         """The learnable prompts (``n_classes x L x d_token``) and the index
@@ -244,7 +264,19 @@ class VadCLIPModule(nn.Module):
                               getattr(self, "context", None))
 
     def class_text(self):
-        """The class text features before the visual prompt (n_classes x width)."""
+        """The class text features before the visual prompt (n_classes x width).
+
+        Computed at every call in training; in eval mode without gradients
+        (scoring) computed once and kept until the module trains, moves or
+        loads weights again (a text encoder is not run for every batch)."""
+        if self.training or torch.is_grad_enabled():
+            return self._compute_text()
+        cached = getattr(self, "_text_cache", None)
+        if cached is None:
+            cached = self._text_cache = self._compute_text()
+        return cached
+
+    def _compute_text(self):
         if getattr(self, "text_encoder", None) is None:  # (or pickled before it existed)
             return self.text + self.text_delta
         prompts, end = self.prompt_embeddings()
@@ -254,6 +286,20 @@ class VadCLIPModule(nn.Module):
         """``x``: b x t x d (t <= max_length), ``mask``: b x t. Returns
         ``scores`` (sigmoid of ``logits1``, b x t), ``logits1`` (b x t),
         ``logits2`` and ``class_probs`` (b x t x n_classes) and ``text``."""
+        features, logits1 = self.adapt(x, mask)
+        text = self.class_text()
+        logits2 = self.align(features, logits1, mask, text)
+        return {
+            "scores": torch.sigmoid(logits1),
+            "logits1": logits1,
+            "logits2": logits2,
+            "class_probs": torch.softmax(logits2, dim=-1),
+            "text": text,
+        }
+
+    def adapt(self, x, mask):
+        """The LGT-Adapter's features ``X`` (b x t x width, zero on padding)
+        and the C-branch logits (b x t)."""
         b, t, _ = x.shape
         m = mask[..., None].to(x.dtype)
         steps = torch.arange(t, device=x.device)
@@ -279,7 +325,13 @@ class VadCLIPModule(nn.Module):
         p = g(self.position_gcn[1](g(self.position_gcn[0](h, distance, m)), distance, m))
         features = self.merge(torch.cat([a, p], dim=-1)) * m  # X
         logits1 = self.c_head(features + self.c_ffn(features)).squeeze(-1) * mask
-        text = self.class_text()
+        return features, logits1
+
+    def align(self, features, logits1, mask, text):
+        """The A-branch: ``logits2`` (b x t x n_classes), the cosine of each
+        step's features with the class text plus the visual prompt, over the
+        temperature."""
+        b = features.shape[0]
         if self.visual_prompt == "none":
             prompted = text[None].expand(b, -1, -1)
         else:
@@ -287,15 +339,8 @@ class VadCLIPModule(nn.Module):
             visual = F.normalize((w * mask)[..., None].mul(features).sum(dim=1), dim=-1)
             prompted = text[None] + visual[:, None, :]
         prompted = prompted + self.text_ffn(prompted)
-        logits2 = (F.normalize(features, dim=-1) @ F.normalize(prompted, dim=-1).transpose(1, 2)
-                   / self.temperature)
-        return {
-            "scores": torch.sigmoid(logits1),
-            "logits1": logits1,
-            "logits2": logits2,
-            "class_probs": torch.softmax(logits2, dim=-1),
-            "text": text,
-        }
+        return (F.normalize(features, dim=-1) @ F.normalize(prompted, dim=-1).transpose(1, 2)
+                / self.temperature)
 
 
 class VadCLIPLoss(nn.Module):
@@ -322,21 +367,46 @@ class VadCLIPLoss(nn.Module):
         self.lambda_text = lambda_text
 
     def forward(self, output, y, mask):
-        labels = y[:, 0] if y.ndim == 2 else y
         k = mil_top_k(mask)
-        top = _top_k_mean(output["scores"], mask, k).clamp(0.0, 1.0)
-        loss = F.binary_cross_entropy(top, labels.to(top.dtype))
-        log_p = torch.log_softmax(_top_k_mean(output["logits2"], mask, k), dim=-1)  # b x C
-        if y.ndim == 2 and y.shape[1] > 1:
-            target = y[:, 1:].to(log_p.dtype)
-            target = target / target.sum(dim=1, keepdim=True).clamp_min(1.0)
-            align = -(target * log_p).sum(dim=1)
-        else:
-            anomaly = torch.logsumexp(log_p[:, 1:], dim=1)
-            align = -torch.where(labels > 0.5, anomaly, log_p[:, 0])
-        text = F.normalize(output["text"], dim=-1)
-        separation = (text[1:] @ text[0]).abs().mean() if text.shape[0] > 1 else 0.0
-        return loss + align.mean() + self.lambda_text * separation
+        return (_coarse_loss(output, y, mask, k) + _mil_align(output, y, mask, k)
+                + self.lambda_text * _text_separation(output["text"]))
+
+
+def _video_labels(y):
+    """The 0/1 video labels of a target (``y`` or ``[y, class indicators]``)."""
+    return y[:, 0] if y.ndim == 2 else y
+
+
+def _coarse_loss(output, y, mask, k):
+    """BCE of the mean of each video's ``k`` highest scores against its label."""
+    top = _top_k_mean(output["scores"], mask, k).clamp(0.0, 1.0)
+    return F.binary_cross_entropy(top, _video_labels(y).to(top.dtype))
+
+
+def _class_log_likelihood(log_p, y):
+    """Per video, the log-likelihood of its classes under ``log_p`` (b x C):
+    the mean over the video's classes (``y``'s indicators, column 0 normal),
+    or without them "some anomaly class" for an abnormal video and the normal
+    class for a normal one."""
+    if y.ndim == 2 and y.shape[1] > 1:
+        target = y[:, 1:].to(log_p.dtype)
+        target = target / target.sum(dim=1, keepdim=True).clamp_min(1.0)
+        return (target * log_p).sum(dim=1)
+    anomaly = torch.logsumexp(log_p[:, 1:], dim=1)
+    return torch.where(_video_labels(y) > 0.5, anomaly, log_p[:, 0])
+
+
+def _mil_align(output, y, mask, k):
+    """MIL-Align: cross-entropy of the softmax over classes of the mean of
+    each class's ``k`` highest ``logits2`` with the video's classes."""
+    log_p = torch.log_softmax(_top_k_mean(output["logits2"], mask, k), dim=-1)  # b x C
+    return -_class_log_likelihood(log_p, y).mean()
+
+
+def _text_separation(text):
+    """Mean over anomaly classes of ``|cos(t_normal, t_c)|``."""
+    text = F.normalize(text, dim=-1)
+    return (text[1:] @ text[0]).abs().mean() if text.shape[0] > 1 else text.new_zeros(())
 
 
 class _ClassDataset(VideoDataset):
@@ -639,10 +709,23 @@ class VadCLIPDetector(BaseVideoMILNet):
             )
         return shape
 
+    #: How the text encoder is called (for the messages).
+    _encoder_signature = "text_encoder(prompts, end)"
+
+    def _encoder_probe_inputs(self, names, lengths):
+        """The arguments of the validation call of the text encoder, what
+        they are (for the message), and a check of its output (or None)."""
+        context = [torch.zeros(n, names.shape[2]) for n in (self.prompt_prefix,
+                                                            self.prompt_postfix)]
+        prompts, end = _build_prompts(names, lengths, *context)
+        return (prompts, end), (
+            f"the prompts built from class_tokens (prompts of shape {tuple(prompts.shape)}: "
+            f"n_classes x L x d_token; end: {len(names)} end-token indices)"), None
+
     def _encoder_text_shape(self):
         if not isinstance(self.text_encoder, nn.Module):
             raise TypeError(
-                "text_encoder must be a torch.nn.Module called as text_encoder(prompts, end) "
+                f"text_encoder must be a torch.nn.Module called as {self._encoder_signature} "
                 f"-> (n_classes, d); got {type(self.text_encoder).__name__}."
             )
         tokens = self.class_tokens
@@ -662,33 +745,29 @@ class VadCLIPDetector(BaseVideoMILNet):
                 "d_token and at least 2 tokens (start and end) each; got shapes "
                 f"{[a.shape for a in arrays]}."
             )
-        names, lengths = _pad_tokens(arrays)
-        context = [torch.zeros(n, names.shape[2]) for n in (self.prompt_prefix,
-                                                            self.prompt_postfix)]
-        prompts, end = _build_prompts(names, lengths, *context)
+        args, what, check = self._encoder_probe_inputs(*_pad_tokens(arrays))
         encoder = self.text_encoder
         first = next(encoder.parameters(), None)
         if first is not None:  # probe on the encoder's own device and precision
-            prompts, end = prompts.to(first.device, first.dtype), end.to(first.device)
+            args = tuple(a if not torch.is_tensor(a) else a.to(first.device, first.dtype)
+                         if a.is_floating_point() else a.to(first.device) for a in args)
         modes = [(m, m.training) for m in encoder.modules()]
-        try:  # one call on the prompts, in eval mode (restored after), no copy
+        try:  # one call, in eval mode (restored after), no copy
             with torch.no_grad():
-                out = encoder.eval()(prompts, end)
+                out = encoder.eval()(*args)
         except (TypeError, RuntimeError, ValueError, IndexError) as error:
-            raise ValueError(
-                "text_encoder(prompts, end) failed on the prompts built from class_tokens "
-                f"(prompts of shape {tuple(prompts.shape)}: "
-                f"n_classes x L x d_token; end: {len(arrays)} end-token indices): {error}"
-            ) from error
+            raise ValueError(f"{self._encoder_signature} failed on {what}: {error}") from error
         finally:
             for m, mode in modes:
                 m.training = mode
         out = torch.as_tensor(out)
         if out.ndim != 2 or out.shape[0] != len(arrays):
             raise ValueError(
-                f"text_encoder returned shape {tuple(out.shape)} for {len(arrays)} prompts; "
-                "expected (n_classes, d): one feature vector per prompt."
+                f"text_encoder returned shape {tuple(out.shape)} for {len(arrays)} classes; "
+                "expected (n_classes, d): one feature vector per class."
             )
+        if check is not None:
+            check(out)
         return self._check_width(tuple(out.shape))
 
     def _module_params(self):

@@ -188,6 +188,27 @@ def test_reproduce_vadclip_adds_the_fine_grained_table(tmp_path, monkeypatch):
     assert len(seen) == 10 and all(c is not None and c.shape == (24, 7) for c in seen)
 
 
+def test_reproduce_dsanet_gets_classes_and_adds_the_fine_grained_table(tmp_path, monkeypatch):
+    from sklearn_wsvad.models import DSANetDetector
+
+    seen = []
+    fit = DSANetDetector.fit
+
+    def recording_fit(self, X, y, video_classes=None):
+        seen.append((video_classes, self.decoder_depth))
+        return fit(self, X, y, video_classes=video_classes)
+
+    monkeypatch.setattr(DSANetDetector, "fit", recording_fit)
+    out = io.StringIO()
+    code = main(["reproduce", "--model", "dsanet", "--seeds", "1", "--n-videos", "40",
+                 "--n-features", "32", "--max-epochs", "1", "--n-clusters", "4", "--n-top",
+                 "1", "--quiet", "--output-dir", str(tmp_path)], stdout=out)
+    text = out.getvalue()
+    assert code == 0 and "dataset=synthetic-clip, regime=aligned" in text
+    assert "Table 3" in text and "| Top1-Bot3" in text
+    assert len(seen) == 5 and all(c.shape == (24, 7) and depth == 2 for c, depth in seen)
+
+
 def test_reproduce_cliptsa_on_clip_like_data(tmp_path):
     out = io.StringIO()
     main(["reproduce", "--model", "cliptsa", "--dataset", "synthetic-clip", "--regime",
@@ -200,6 +221,7 @@ def test_reproduce_cliptsa_on_clip_like_data(tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["--model", "vadclip", "--dataset", "synthetic"], "use --dataset synthetic-clip"),
+    (["--model", "dsanet", "--dataset", "synthetic"], "use --dataset synthetic-clip"),
     (["--regime", "aligned"], "not a regime of --dataset synthetic"),
     (["--dataset", "synthetic-clip", "--regime", "paper"], "choose one of aligned"),
 ])
