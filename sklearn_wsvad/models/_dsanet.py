@@ -478,8 +478,12 @@ class DSANetDetector(VadCLIPDetector):
 
     **Differences from the official code** (lessiYin/DSANet), each a
     parameter or stated here: VadCLIP's (padding masked; no model selection
-    on the test set; no learning-rate schedule, see
-    :class:`~sklearn_wsvad.models.VadCLIPDetector`); SG-NM selects
+    on the test set, see :class:`~sklearn_wsvad.models.VadCLIPDetector`);
+    no learning-rate schedule by default (the official main optimizer's
+    cosine over the epochs is skorch's ``callbacks=[LRScheduler(
+    policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=max_epochs)]``,
+    which then also drives the SG-NM group, officially warmed up over 100
+    steps and then decayed per step); SG-NM selects
     ``floor(normal_ratio * n)`` of a video's ``n`` real steps (the official
     code: 204 of the 256 padded positions, padding included) and DCSA
     pools the real steps only; the SG-NM parameters form their own group

@@ -192,6 +192,17 @@ def test_sgnm_group_with_param_groups_and_partial_optimizers(data):
     assert [g["weight_decay"] for g in sgd.optimizer_.param_groups] == [0.01, 1e-4]
 
 
+def test_official_cosine_schedule_through_skorch(data):
+    from skorch.callbacks import LRScheduler
+
+    model = _model(data, max_epochs=4, callbacks=[LRScheduler(
+        policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=4)])
+    model.fit(data.videos, data.target)
+    # epoch e at lr (1 + cos(pi e / 4)) / 2, as the official per-epoch cosine
+    expected = [7e-5 * (1 + np.cos(np.pi * e / 4)) / 2 for e in range(4)]
+    np.testing.assert_allclose([row["event_lr"] for row in model.history], expected)
+
+
 def test_large_dcsa_scale_stays_finite():
     x = torch.randn(1, 4, 3, dtype=torch.float64)
     logits = torch.tensor([[8.0, -2.0, 3.0, 0.0]], dtype=torch.float64)
