@@ -181,3 +181,68 @@ def test_each_model_in_the_refinement_search(model, grid, small_data):
     again = pickle.loads(pickle.dumps(search))
     for a, b in zip(scores, score_clips(again, small_data.videos)):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("routing", [True, False])
+def test_default_score_works_with_routing_on_and_off(routing):
+    """``Pipeline.score``, ``cross_val_score`` and a search without ``scoring``
+    call the model's ``score`` (video AUC), which takes ``sample_weight`` as
+    scikit-learn's signature does (issue: with routing on they raised)."""
+    import warnings
+
+    import sklearn
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_wsvad import SnippetReformer
+    from sklearn_wsvad.datasets import make_wsvad_videos
+    from sklearn_wsvad.models import MagnitudeMILDetector
+
+    data = make_wsvad_videos(40, n_features=8, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=routing), warnings.catch_warnings():
+        warnings.simplefilter("error")  # no nan-score warnings
+        pipe = make_pipeline(SnippetReformer(n_snippets=8), MagnitudeMILDetector(
+            max_epochs=1, hidden_sizes=(4,), random_state=0))
+        pipe.fit(data.videos, data.target)
+        scores = pipe.decision_function(data.videos)
+        assert pipe.score(data.videos, data.target) == pytest.approx(
+            roc_auc_score(data.target, scores))
+        folds = cross_val_score(pipe, data.videos, data.target, cv=2)
+        assert np.isfinite(folds).all()
+        search = GridSearchCV(pipe, {"magnitudemildetector__lr": [1e-3, 1e-2]}, cv=2)
+        assert np.isfinite(search.fit(data.videos, data.target).best_score_)
+    model = pipe[-1]
+    snippets = pipe[0].transform(data.videos)
+    weights = np.linspace(0.5, 2.0, len(data.target))
+    assert model.score(snippets, data.target, sample_weight=weights) == pytest.approx(
+        roc_auc_score(data.target, model.decision_function(snippets), sample_weight=weights))
+    with pytest.raises(ValueError, match="one weight per video"):
+        model.score(snippets, data.target, sample_weight=weights[:3])
+
+
+def test_early_stopping_on_a_stratified_validation_split():
+    """skorch's ``ValidSplit`` hands the training part to the balanced loader
+    as a ``Subset``; ``EarlyStopping`` then ends training quietly."""
+    import warnings
+
+    from skorch.callbacks import EarlyStopping
+    from skorch.dataset import ValidSplit
+
+    from sklearn_wsvad import SnippetReformer
+    from sklearn_wsvad.datasets import make_wsvad_videos
+    from sklearn_wsvad.models import MagnitudeMILDetector
+
+    data = make_wsvad_videos(40, n_features=8, random_state=0)
+    X = SnippetReformer(n_snippets=8).fit_transform(data.videos)
+    model = MagnitudeMILDetector(max_epochs=30, hidden_sizes=(4,), lr=0.05, random_state=0,
+                                 train_split=ValidSplit(4, stratified=True),
+                                 callbacks=[EarlyStopping(patience=2, sink=lambda *a: None)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(X, data.target)
+    history = model.history
+    assert 2 < len(history) < 30  # stopped early
+    assert all(np.isfinite(row["valid_loss"]) for row in history)
+    # the training batches came from the 30 training videos of the split only
+    assert all(row["batches"][0]["train_batch_size"] <= 30 for row in history)

@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from sklearn.utils.metaestimators import available_if
 from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
@@ -388,6 +389,9 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         try:
             return super().fit_loop(X, y, *args, **kwargs)
         except KeyboardInterrupt:
+            if any(isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience
+                   for _, cb in getattr(self, "callbacks_", [])):
+                raise  # skorch's EarlyStopping ends training this way: no warning
             done = sum("train_loss" in row for row in self.history)
             warnings.warn(
                 f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) after "
@@ -651,13 +655,16 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         p = np.clip(self.decision_function(X), 0.0, 1.0)
         return np.column_stack([1.0 - p, p])
 
-    def score(self, X, y):
+    def score(self, X, y, sample_weight=None):
         """Video-level ROC AUC of :meth:`decision_function`.
 
         Parameters
         ----------
         X : sequence of ndarray of shape (n_clips_i, n_features)
         y : array-like of shape (n_videos,)
+        sample_weight : array-like of shape (n_videos,), default=None
+            Per-video weights of the AUC (scikit-learn's ``score`` signature:
+            ``Pipeline.score`` and the default scorer of a search pass it).
 
         Returns
         -------
@@ -665,7 +672,14 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         """
         scores = self.decision_function(X)
         y = check_video_labels(y, n_videos=len(scores))
-        return float(roc_auc_score(y, scores))
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != (len(scores),):
+                raise ValueError(
+                    f"sample_weight has shape {sample_weight.shape} but there are "
+                    f"{len(scores)} videos; give one weight per video."
+                )
+        return float(roc_auc_score(y, scores, sample_weight=sample_weight))
 
     def set_params(self, **params):
         super().set_params(**params)

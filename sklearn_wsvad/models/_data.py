@@ -2,7 +2,7 @@
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from ..utils import pad_videos
 
@@ -125,5 +125,13 @@ class BalancedVideoLoader(DataLoader):
         shuffle=None,
         **kwargs,
     ):
-        sampler = BalancedBatchSampler(dataset.y, batch_size, random_state=random_state)
+        sampler = BalancedBatchSampler(_labels(dataset), batch_size, random_state=random_state)
         super().__init__(dataset, batch_sampler=sampler, collate_fn=collate_fn, **kwargs)
+
+
+def _labels(dataset):
+    """The video labels of a dataset, or of a ``torch.utils.data.Subset`` of
+    one (skorch's ``ValidSplit`` gives the training part as a Subset)."""
+    if isinstance(dataset, Subset):
+        return np.asarray(_labels(dataset.dataset))[np.asarray(dataset.indices, dtype=int)]
+    return dataset.y
