@@ -4,6 +4,7 @@ import argparse
 import sys
 import time
 
+from .. import __version__
 from ..datasets import REGIMES
 from ._reproduce import (
     CLIP_REGIMES,
@@ -20,6 +21,7 @@ from ._reproduce import (
 def _parser():
     parser = argparse.ArgumentParser(
         prog="wsvad", description="Weakly supervised video anomaly detection tools.")
+    parser.add_argument("--version", action="version", version=f"wsvad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser(
         "reproduce",
@@ -87,11 +89,37 @@ def _run(args):
     )
 
 
+def _check_numbers(parser, args):
+    """One-line errors for numbers out of range (before any work)."""
+    rules = [
+        ("--seeds", args.seeds, args.seeds >= 1, "at least 1"),
+        ("--n-videos", args.n_videos, args.n_videos >= 10, "at least 10"),
+        ("--n-clusters", args.n_clusters, args.n_clusters >= 2, "at least 2"),
+        ("--n-top", args.n_top, 1 <= args.n_top < args.n_clusters,
+         f"between 1 and --n-clusters - 1 ({args.n_clusters - 1})"),
+        ("--max-epochs", args.max_epochs, args.max_epochs >= 1, "at least 1"),
+        ("--n-features", args.n_features, args.n_features is None or args.n_features >= 2,
+         "at least 2"),
+        ("--n-snippets", args.n_snippets, args.n_snippets is None or args.n_snippets >= 1,
+         "at least 1"),
+    ]
+    for flag, value, ok, expected in rules:
+        if not ok:
+            parser.error(f"{flag} {value}: expected {expected}")
+    if str(args.device).startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            parser.error(f"--device {args.device}: torch {torch.__version__} finds no CUDA "
+                         "device; use --device cpu or install a CUDA build of torch")
+
+
 def main(argv=None, stdout=None):
     """Run the command line; returns the exit status."""
     out = sys.stdout if stdout is None else stdout
     parser = _parser()
     args = parser.parse_args(argv)
+    _check_numbers(parser, args)
     if args.dataset is None:
         args.dataset = "synthetic-clip" if MODELS[args.model].vision_language else "synthetic"
     synthetic = args.dataset in ("synthetic", "synthetic-clip")
@@ -115,7 +143,7 @@ def main(argv=None, stdout=None):
     start = time.perf_counter()
     try:
         result = _run(args)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:  # the library's named errors, one line
         parser.exit(2, f"wsvad reproduce: error: {exc}\n")
     roc, hist = write_figures(result["curves"], args.output_dir)
     out.write(format_table1(result["table1"], args.n_clusters, args.n_top) + "\n\n")

@@ -237,3 +237,43 @@ def test_too_few_clip_videos_for_the_split_is_named():
     with pytest.raises(ValueError, match="too few for a split stratified by the 7 classes"):
         reproduce(model="vadclip", n_seeds=1, n_videos=12, n_features=32, max_epochs=1,
                   progress=False)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seeds", "0"], "--seeds 0: expected at least 1"),
+    (["--n-videos", "3"], "--n-videos 3: expected at least 10"),
+    (["--n-top", "10"], "--n-top 10: expected between 1 and --n-clusters - 1 (9)"),
+    (["--n-clusters", "1"], "--n-clusters 1: expected at least 2"),
+    (["--max-epochs", "-1"], "--max-epochs -1: expected at least 1"),
+    (["--n-features", "0"], "--n-features 0: expected at least 2"),
+])
+def test_numbers_out_of_range_are_one_line_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reproduce", *argv], stdout=io.StringIO())
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_cuda_without_cuda_and_library_errors_are_one_line(capsys):
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit):
+            main(["reproduce", "--device", "cuda"], stdout=io.StringIO())
+        assert "--device cuda: torch" in capsys.readouterr().err
+    # a ValueError of the library (too few videos for the class-stratified split)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reproduce", "--model", "vadclip", "--n-videos", "12", "--seeds", "1",
+              "--max-epochs", "1", "--quiet"], stdout=io.StringIO())
+    assert exit_info.value.code == 2
+    assert "wsvad reproduce: error: n_videos=12 is too few" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    from sklearn_wsvad import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"wsvad {__version__}"
