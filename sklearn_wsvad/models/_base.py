@@ -121,6 +121,33 @@ def _low_padding_groups(sorted_lengths, max_padding=0.0):
     return groups
 
 
+def _check_device(device):
+    """A ``ValueError`` naming the device when torch cannot use it here."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as error:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'cpu', 'cuda' (or 'cuda:N') or "
+            f"'mps' ({error})."
+        ) from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} but torch finds no CUDA device (torch "
+                f"{torch.__version__}); use device='cpu' or install a CUDA build of torch."
+            )
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} but torch finds {torch.cuda.device_count()} CUDA "
+                "device(s); use an index below that."
+            )
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device={device!r} but torch finds no MPS device (Apple GPUs; torch "
+            f"{torch.__version__}); use device='cpu'."
+        )
+
+
 class BaseVideoMILNet(ClassifierMixin, NeuralNet):
     """skorch ``NeuralNet`` for weakly supervised video models.
 
@@ -336,12 +363,7 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
 
     # ---- fitting -------------------------------------------------------------
     def _check_cuda_available(self):
-        device = torch.device(self.device)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r} but torch finds no CUDA device (torch "
-                f"{torch.__version__}); use device='cpu' or install a CUDA build of torch."
-            )
+        _check_device(self.device)
 
     def fit(self, X, y):
         """Train on videos and their video-level labels only.
@@ -460,6 +482,7 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         """
         if not self.initialized_:
             return self.fit(X, y)
+        _check_device(self.device)
         videos, y = self._check_training_data(X, y, n_features=self.n_features_in_)
         # a fresh seed for this call, derived from the fit's seed and the epochs
         # done so far: identical calls give identical weights, and the global
@@ -496,6 +519,7 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         through the validation, pieces, batching and crop means of
         :meth:`score_clips`."""
         self.check_is_fitted()
+        _check_device(self.device)  # e.g. set as an attribute, or a pickle from a GPU machine
         videos = check_videos(X, n_features=self.n_features_in_, allow_crops=self._accepts_crops,
                               compute_dtype=np.float32)
         bags, owner = _split_crops(videos)
@@ -682,6 +706,8 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         return float(roc_auc_score(y, scores, sample_weight=sample_weight))
 
     def set_params(self, **params):
+        if "device" in params:
+            _check_device(params["device"])  # before anything changes
         super().set_params(**params)
         # skorch does not move a fitted module when only the device changes
         if "device" in params and getattr(self, "initialized_", False):

@@ -94,6 +94,32 @@ def test_bad_hyper_parameters_and_device(model):
             clone(model).set_params(device="cuda").fit(videos, y)
 
 
+@pytest.mark.parametrize("device, match", [
+    ("gpu", "device='gpu' is not a torch device"),
+    ("cuda", "device='cuda' but torch finds no CUDA device"),
+    ("cuda:0", "device='cuda:0' but torch finds no CUDA device"),
+    ("mps", "device='mps' but torch finds no MPS device"),
+])
+def test_device_validated_with_one_message_everywhere(model, small_data, device, match):
+    if device != "gpu" and (torch.cuda.is_available() or torch.backends.mps.is_available()):
+        pytest.skip("a GPU is present")
+    videos, y = small_data.videos, small_data.target
+    with pytest.raises(ValueError, match=match):
+        clone(model).set_params(device=device)
+    built = type(model)(**{**model.get_params(deep=False), "device": device})
+    with pytest.raises(ValueError, match=match):  # given to the constructor
+        built.fit(videos, y)
+    fitted = clone(model).fit(videos, y)
+    with pytest.raises(ValueError, match=match):
+        fitted.set_params(device=device)
+    assert fitted.device == "cpu"  # unchanged by the refused value
+    fitted.device = device  # set as an attribute: scoring and partial_fit refuse it
+    with pytest.raises(ValueError, match=match):
+        fitted.decision_function(videos)
+    with pytest.raises(ValueError, match=match):
+        fitted.partial_fit(videos, y)
+
+
 def test_fit_takes_no_extra_arguments(model, small_data):
     with pytest.raises(TypeError):
         clone(model).fit(small_data.videos, small_data.target,
