@@ -136,3 +136,17 @@ def test_transformers_accept_all_normal_or_all_abnormal_sets(est, small_data):
         videos = [v for v, t in zip(small_data.videos, small_data.target) if t == cls]
         out = clone(est).fit_transform(videos, np.full(len(videos), cls))
         assert len(out) == len(videos)
+
+
+@pytest.mark.parametrize("est", TRANSFORMERS, ids=_id)
+def test_set_output_keeps_lists_of_videos(est, small_data):
+    from sklearn.pipeline import make_pipeline
+
+    est = clone(est)
+    assert est.set_output(transform="default") is est
+    assert est.set_output() is est
+    with pytest.raises(ValueError, match="has no pandas or polars form"):
+        est.set_output(transform="pandas")
+    out = make_pipeline(clone(est)).set_output(transform="default").fit_transform(
+        small_data.videos, small_data.target)
+    assert isinstance(out, list) and len(out) == len(small_data.videos)

@@ -100,7 +100,7 @@ def plot_cluster_distribution(sampler, y, *, ax=None):
             ax.bar(np.arange(1, k + 1) + offset, shares, width=width, label=f"{name} videos")
     ax.axvline(sampler.n_top + 0.5, color="0.3", linestyle="--", linewidth=1)
     ax.set(xlabel="cluster rank by size", ylabel="mean share of a video's clips",
-           title=f"Feature-norm clusters (K={k}, top {sampler.n_top} = majority)")
+           title=f"Feature-norm clusters\n(K={k}, top {sampler.n_top} = majority)")
     ax.set_xticks(np.arange(1, k + 1))
     ax.legend(fontsize="small")
     return ax

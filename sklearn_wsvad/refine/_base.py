@@ -35,6 +35,28 @@ class BaseVideoTransformer(TransformerMixin, BaseEstimator):
             allow_crops=True,
         )
 
+    def set_output(self, *, transform=None):
+        """scikit-learn's output API: the output is always a list of videos.
+
+        Parameters
+        ----------
+        transform : {"default"} or None, default=None
+            ``"default"`` and ``None`` keep the list of arrays (what every
+            step returns); ``"pandas"`` and ``"polars"`` do not apply to
+            videos of different lengths and raise.
+
+        Returns
+        -------
+        self : object
+        """
+        if transform not in (None, "default"):
+            raise ValueError(
+                f"{type(self).__name__}.set_output(transform={transform!r}): the output is "
+                "a list of videos (one array per video, lengths differing), which has no "
+                "pandas or polars form; use transform='default'."
+            )
+        return self
+
     def transform_index(self, X):
         """Output row of ``transform(X)`` that each input clip lands in.
 
