@@ -246,3 +246,26 @@ def test_early_stopping_on_a_stratified_validation_split():
     assert all(np.isfinite(row["valid_loss"]) for row in history)
     # the training batches came from the 30 training videos of the split only
     assert all(row["batches"][0]["train_batch_size"] <= 30 for row in history)
+
+
+def test_threshold_tuned_by_scikit_learn():
+    """The documented threshold route: TunedThresholdClassifierCV around a
+    pipeline picks the video threshold by cross-validation."""
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import TunedThresholdClassifierCV
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_wsvad import SnippetReformer
+    from sklearn_wsvad.datasets import make_wsvad_videos
+    from sklearn_wsvad.models import MagnitudeMILDetector
+
+    data = make_wsvad_videos(60, n_features=8, random_state=0)
+    pipe = make_pipeline(SnippetReformer(n_snippets=8), MagnitudeMILDetector(
+        max_epochs=5, hidden_sizes=(4,), random_state=0))
+    tuned = TunedThresholdClassifierCV(pipe, scoring="balanced_accuracy", cv=3)
+    tuned.fit(data.videos, data.target)
+    scores = tuned.estimator_.predict_proba(data.videos)[:, 1]
+    np.testing.assert_array_equal(tuned.predict(data.videos),
+                                  (scores >= tuned.best_threshold_).astype(int))
+    assert 0 < tuned.best_threshold_ < 1
+    assert balanced_accuracy_score(data.target, tuned.predict(data.videos)) > 0.5
