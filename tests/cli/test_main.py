@@ -109,6 +109,7 @@ def test_reproduce_on_a_regime(tmp_path):
     assert norm_auc < 0.5  # this regime's anomalies have the smaller norms
 
 
+@pytest.mark.slow
 def test_xd_violence_table_reports_the_published_trapezoid_ap(benchmark_home, tmp_path):
     from sklearn_wsvad.cli._reproduce import format_table2, reproduce
     from sklearn_wsvad.datasets import load_xd_violence

@@ -30,6 +30,7 @@ def lower_norm():
                              max_clips=160, random_state=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_beats_the_raw_feature_norm_where_anomalies_have_smaller_norms(name, lower_norm):
     train, test = lower_norm

@@ -28,6 +28,7 @@ def _auc(split, seed, **params):
     return frame_roc_auc_score(f_te, score_clips(pipe.fit(X_tr, y_tr), X_te))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", [0, 1])
 def test_dfm_mpp_beats_normal_loss_only(synthetic_splits, index):
     seed, split = synthetic_splits[index]

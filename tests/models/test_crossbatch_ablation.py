@@ -10,6 +10,7 @@ are in the closing note of the issue.
 """
 
 import numpy as np
+import pytest
 from sklearn.pipeline import make_pipeline
 
 from sklearn_wsvad import (
@@ -31,6 +32,7 @@ def _auc(split, random_state, **params):
     return frame_roc_auc_score(f_te, score_clips(pipe.fit(X_tr, y_tr), X_te))
 
 
+@pytest.mark.slow
 def test_full_model_beats_the_backbone_alone(synthetic_splits):
     _, split = synthetic_splits[0]
     seeds = [0, 1000, 2000]

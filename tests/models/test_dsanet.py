@@ -338,6 +338,7 @@ def test_text_is_unit_norm_and_frozen_without_the_adapter(data):
     np.testing.assert_allclose(adapted.norm(dim=1).numpy(), 1.0, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_full_model_beats_the_adapter_alone_on_a_fixed_case():
     """SG-NM + DCSA against the adapter alone (Table 5's second row), the
     gallery example's setting on data seed 1. Over data seeds 0-3 the margin

@@ -6,6 +6,7 @@ NG-MIL issue; single seeds vary.
 """
 
 import numpy as np
+import pytest
 from sklearn.pipeline import make_pipeline
 
 from sklearn_wsvad import (
@@ -26,6 +27,7 @@ def _mean_auc(splits, **params):
     return np.mean(aucs), aucs
 
 
+@pytest.mark.slow
 def test_full_ngmil_beats_ranking_only(synthetic_splits):
     full, full_each = _mean_auc(synthetic_splits)
     ranking, ranking_each = _mean_auc(synthetic_splits, lambda_cluster=0.0, lambda_triplet=0.0)
