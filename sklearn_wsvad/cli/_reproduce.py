@@ -449,6 +449,51 @@ def format_table3(table3, n_seeds):
     return "\n".join(lines)
 
 
+def _plain(value):
+    """``value`` with numpy numbers and arrays as Python floats, ints and lists."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+def write_tables(result, output_dir):
+    """Write the tables as ``tables.json`` (every seed's value, with the
+    settings) and ``table2.csv`` / ``table3.csv`` (per configuration and
+    metric: mean, standard deviation and each seed's value). Returns the
+    paths written."""
+    import csv
+    import json
+
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    keys = ("settings", "table1", "table2", "reference", "table3")
+    paths = [output_dir / "tables.json"]
+    paths[0].write_text(json.dumps({k: _plain(result.get(k)) for k in keys}, indent=2))
+    tables = {"table2": {**result["table2"], **(result.get("reference") or {})},
+              "table3": result.get("table3")}
+    for name, table in tables.items():
+        if not table:
+            continue
+        n_seeds = max(len(v) for row in table.values() for v in row.values())
+        path = output_dir / f"{name}.csv"
+        with open(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["configuration", "metric", "mean", "std",
+                             *(f"seed_{i}" for i in range(n_seeds))])
+            for config, row in table.items():
+                for metric, values in row.items():
+                    values = [float(v) for v in values]
+                    writer.writerow([config, metric, np.mean(values), np.std(values), *values])
+        paths.append(path)
+    return paths
+
+
 def write_figures(curves, output_dir):
     """Write Figure 1 (ROC curves) and Figure 2 (score histograms) as PNG files."""
     from matplotlib.figure import Figure

@@ -1,5 +1,6 @@
 import io
 
+import numpy as np
 import pytest
 
 from sklearn_wsvad.cli.main import main
@@ -18,6 +19,22 @@ def test_reproduce_prints_tables_and_writes_figures(tmp_path):
     assert "over 2 seed(s)" in text
     for fig in ("figure1_roc.png", "figure2_score_histograms.png"):
         assert (tmp_path / fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the tables also as files: JSON with every seed's value, CSV with mean and std
+    import csv
+    import json
+
+    assert f"Tables: {tmp_path / 'tables.json'}, {tmp_path / 'table2.csv'}" in text
+    saved = json.loads((tmp_path / "tables.json").read_text())
+    assert saved["settings"]["n_seeds"] == 2 and saved["table3"] is None
+    rows = list(csv.DictReader(open(tmp_path / "table2.csv")))
+    assert {r["configuration"] for r in rows} == {
+        "Baseline", "Top2-Top2", "Bot3-Bot3", "Top2-Bot3", "Bot3-Top2", "Feature norm"}
+    for row in rows:
+        seeds = saved["table2" if row["configuration"] != "Feature norm" else "reference"][
+            row["configuration"]][row["metric"]]
+        assert [float(row["seed_0"]), float(row["seed_1"])] == pytest.approx(seeds)
+        assert float(row["mean"]) == pytest.approx(np.mean(seeds))
+        assert f"{np.mean(seeds):.3f}" in text  # the same numbers as the printed table
 
 
 @pytest.mark.parametrize("model", ["sultani", "rtfm", "ngmil", "bnwvad", "crossbatch"])
