@@ -199,7 +199,9 @@ from parity_common import (  # noqa: E402
     timing_columns,
 )
 from sklearn.utils import Bunch  # noqa: E402
-from vadclip import (  # noqa: E402  (the same data, datasets and pooling as VadCLIP's runner)
+from vadclip import (  # noqa: E402  (the same data, datasets, pooling and shims as VadCLIP's)
+    _LAYERS_SUBSTITUTIONS,
+    _TRAIN_SUBSTITUTIONS,
     _borrowed_modules,
     _dataset,
     _WithClasses,
@@ -219,25 +221,6 @@ _MODEL_SUBSTITUTIONS = [
     ("SimpleProj(512, 512, relu=True)",
      "SimpleProj(clipmodel.token_embedding.embedding_dim, "
      "clipmodel.token_embedding.embedding_dim, relu=True)"),
-]
-#: utils/layers.py: DistanceAdj hard-codes CUDA
-_LAYERS_SUBSTITUTIONS = [
-    ("self.dist = torch.from_numpy(squareform(dist)).to('cuda')",
-     "self.dist = torch.from_numpy(squareform(dist)).to('cpu')"),
-    ("self.dist = torch.unsqueeze(self.dist, 0).repeat(batch_size, 1, 1).to('cuda')",
-     "self.dist = torch.unsqueeze(self.dist, 0).repeat(batch_size, 1, 1).to('cpu')"),
-]
-#: ucf_train.py: no test-set evaluation, checkpointing or reloading
-_TRAIN_SUBSTITUTIONS = [
-    ("if step % 1280 == 0 and step != 0:",
-     "if False:  # parity shim: no evaluation on the test set"),
-    ("        torch.save(model.state_dict(), 'model/model_cur.pth')\n"
-     "        checkpoint = torch.load(args.checkpoint_path)\n"
-     "        model.load_state_dict(checkpoint['model_state_dict'])\n",
-     "        pass  # parity shim: no reload of the best test checkpoint\n"),
-    ("    checkpoint = torch.load(args.checkpoint_path)\n"
-     "    torch.save(checkpoint['model_state_dict'], args.model_path)",
-     "    pass  # parity shim: the model after the last step"),
 ]
 #: ucf_train.py: the text separation's mean over UCF-Crime's 13 anomaly classes
 _N_CLASSES_SUBSTITUTION = ("loss3 = loss3 / 13\n",

@@ -54,10 +54,10 @@ def _heads(x, n_heads):
     return x.reshape(b, n, n_heads, d // n_heads).transpose(1, 2)
 
 
-class _Aggregation(nn.Module):
-    """Prototypes gather the selected normal features: softmax attention
-    (queries the prototypes, one LayerNorm for both sides) with residual,
-    then an MLP with residual."""
+class _PatternAttention(nn.Module):
+    """What the two SG-NM blocks share: one LayerNorm for queries and
+    keys / values (eps 1e-8, official), the projections, and an MLP
+    with its own LayerNorm."""
 
     def __init__(self, width, heads):
         super().__init__()
@@ -67,36 +67,39 @@ class _Aggregation(nn.Module):
         self.q, self.kv = nn.Linear(width, width), nn.Linear(width, 2 * width)
         self.proj, self.mlp = nn.Linear(width, width), _gelu_mlp(width)
 
+    def _qkv(self, queries, keys):
+        """Per-head queries, keys and values (b x heads x n x d_head)."""
+        q = _heads(self.q(self.norm1(queries)), self.heads)
+        k, v = (_heads(part, self.heads) for part in self.kv(self.norm1(keys)).chunk(2, -1))
+        return q, k, v
+
+
+class _Aggregation(_PatternAttention):
+    """Prototypes gather the selected normal features: softmax attention
+    (queries the prototypes) with residual, then an MLP with residual."""
+
     def forward(self, prototypes, normals, valid):
-        q = _heads(self.q(self.norm1(prototypes)), self.heads)
-        k, v = (_heads(part, self.heads) for part in self.kv(self.norm1(normals)).chunk(2, -1))
+        q, k, v = self._qkv(prototypes, normals)
         attn = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5
         attn = attn.masked_fill(~valid[:, None, None, :], float("-inf")).softmax(dim=-1)
-        out = (attn @ v).transpose(1, 2).flatten(2)
-        prototypes = prototypes + self.proj(out)
+        prototypes = prototypes + self.proj((attn @ v).transpose(1, 2).flatten(2))
         return prototypes + self.mlp(self.norm2(prototypes))
 
 
-class _PrototypeBlock(nn.Module):
+class _PrototypeBlock(_PatternAttention):
     """Decoder block: each step becomes a ReLU-weighted mix of the normal
     patterns (cosine of per-head normalised queries and keys times a
     learnable per-head scale; no softmax and no attention residual), then an
     MLP with residual."""
 
     def __init__(self, width, heads):
-        super().__init__()
-        self.heads = heads
-        self.norm1 = nn.LayerNorm(width, eps=1e-8)
-        self.norm2 = nn.LayerNorm(width, eps=1e-8)
-        self.q, self.kv = nn.Linear(width, width), nn.Linear(width, 2 * width)
-        self.proj, self.mlp = nn.Linear(width, width), _gelu_mlp(width)
+        super().__init__(width, heads)
         self.scale = nn.Parameter(torch.ones(heads, 1, 1))
 
     def forward(self, z, patterns):
-        q = F.normalize(_heads(self.q(self.norm1(z)), self.heads), dim=-1)
-        k, v = (_heads(part, self.heads) for part in self.kv(self.norm1(patterns)).chunk(2, -1))
-        attn = torch.relu((q @ F.normalize(k, dim=-1).transpose(-2, -1)) * self.scale)
-        y = self.proj((attn @ v).transpose(1, 2).flatten(2))
+        q, k, v = self._qkv(z, patterns)
+        cos = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(-2, -1)
+        y = self.proj((torch.relu(cos * self.scale) @ v).transpose(1, 2).flatten(2))
         return y + self.mlp(self.norm2(y))
 
 
