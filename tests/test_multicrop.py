@@ -106,3 +106,29 @@ def test_ten_crop_files_through_the_whole_pipeline_to_rtfm(rtfm_layout):
     for v, s in zip(Xt, scores[:2]):
         per_crop = model.score_clips([v[:, c] for c in range(N_CROPS)])
         np.testing.assert_allclose(s, np.mean(per_crop, axis=0), rtol=1e-5)
+
+
+def test_validation_split_keeps_a_videos_crops_on_one_side():
+    from skorch.callbacks import EarlyStopping
+    from skorch.dataset import ValidSplit
+
+    from sklearn_wsvad.models import BNWVADDetector
+
+    data = make_wsvad_videos(24, n_features=8, min_clips=8, max_clips=16, random_state=0)
+    rng = np.random.RandomState(0)
+    videos = [np.stack([v, v + rng.normal(scale=0.1, size=v.shape)], axis=1).astype(np.float32)
+              for v in data.videos]  # two crops per video
+    est = BNWVADDetector(max_epochs=30, dim=16, dim_head=4, head_channels=(8, 4), batch_size=8,
+                         random_state=0, progress_bar=False,
+                         train_split=ValidSplit(4, stratified=True),
+                         callbacks=[EarlyStopping(patience=2)])
+    train, valid = est.get_split_datasets(videos, data.target)
+    owner = est.get_dataset(videos, data.target).owner
+    train_videos, valid_videos = set(owner[train.indices]), set(owner[valid.indices])
+    assert not train_videos & valid_videos
+    assert len(train_videos | valid_videos) == 24 and len(valid_videos) == 6
+    assert len(valid) == 2 * len(valid_videos)  # every crop of a validation video
+    # stratified over the videos' labels: 3 normal and 3 abnormal validation videos
+    assert sorted(data.target[sorted(valid_videos)]) == [0, 0, 0, 1, 1, 1]
+    est.fit(videos, data.target)
+    assert np.isfinite(est.history_[-1, "valid_loss"])

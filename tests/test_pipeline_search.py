@@ -269,3 +269,42 @@ def test_threshold_tuned_by_scikit_learn():
                                   (scores >= tuned.best_threshold_).astype(int))
     assert 0 < tuned.best_threshold_ < 1
     assert balanced_accuracy_score(data.target, tuned.predict(data.videos)) > 0.5
+
+
+@pytest.mark.parametrize("scoring", [
+    make_frame_scorer("roc_auc"),
+    {"auc": make_frame_scorer("roc_auc"), "eer": make_frame_scorer("eer")},
+], ids=["one scorer", "several scorers"])
+def test_search_without_frame_labels_is_an_error_not_nan(small_data, scoring):
+    from sklearn.model_selection import cross_validate
+
+    search = GridSearchCV(_pipe(), {"undersample__n_top": [2, 3]}, scoring=scoring,
+                          refit=False, cv=2)
+    with sklearn.config_context(enable_metadata_routing=True):
+        # error_score=nan (scikit-learn's default) would turn a raised error into nan
+        with pytest.raises(ValueError, match="needs frame_labels"):
+            search.fit(small_data.videos, small_data.target)
+        with pytest.raises(ValueError, match="needs frame_labels"):
+            cross_validate(_pipe(), small_data.videos, small_data.target, cv=2,
+                           scoring=scoring)
+        # with the labels routed, the same search scores every candidate
+        search.fit(small_data.videos, small_data.target,
+                   frame_labels=small_data.frame_labels)
+    key = "mean_test_score" if not isinstance(scoring, dict) else "mean_test_auc"
+    assert np.isfinite(search.cv_results_[key]).all()
+
+
+def test_a_wrapped_frame_scorer_and_other_direct_callers_get_the_error(small_data):
+    from sklearn.model_selection import permutation_test_score
+
+    pipe = _pipe().fit(small_data.videos, small_data.target)
+    scorer = make_frame_scorer("eer")
+
+    def wrapped(estimator, X, y=None, **kwargs):  # a user's scorer around the library's
+        return 1 + scorer(estimator, X, y, **kwargs)
+
+    with pytest.raises(ValueError, match="needs frame_labels"):
+        wrapped(pipe, small_data.videos)
+    with pytest.raises(ValueError, match="needs frame_labels"):
+        permutation_test_score(_pipe(), small_data.videos, small_data.target, cv=2,
+                               n_permutations=1, scoring=scorer)

@@ -196,6 +196,7 @@ def reproduce(
     data_home=None,
     crops="mean",
     progress=True,
+    n_threads="auto",
 ):
     """Run Tables 1 and 2 of the core paper (and Table 3 for VadCLIP and DSANet) on
     synthetic or real features.
@@ -228,14 +229,25 @@ def reproduce(
     refinement keeps the crops together and a clip's score is the mean over
     its crops).
 
+    ``n_threads`` is every model's ``n_threads`` (CPU threads per fit; the
+    default ``"auto"`` takes half the CPUs). The models' own progress bars
+    are off: ``progress`` shows one bar over the whole run.
+
     Returns
     -------
     result : dict
         ``table1`` (counts), ``table2`` (name -> metric -> list over seeds),
         ``reference`` (the same for the raw feature norm), ``curves`` (test
-        frame labels and per-configuration clip scores of the first seed, for
-        the figures), ``table3`` (name -> metric -> list over seeds, or None
-        for a model without classes) and ``settings``.
+        frame labels and per-configuration, per-video clip scores of the
+        first seed, ``seed=0``, with that seed, ``n_seeds``, ``dataset`` and
+        ``regime``, for the figures), ``table3`` (name -> metric -> list over
+        seeds, or None for a model without classes) and ``settings``.
+
+    Notes
+    -----
+    On synthetic data the numbers test the mechanism, not the paper: they are
+    not expected to match the published UCF-Crime / ShanghaiTech /
+    XD-Violence numbers (the figures say so in their titles).
     """
     if model not in MODELS:
         raise ValueError(f"Unknown model {model!r}; choose one of {sorted(MODELS)}.")
@@ -293,14 +305,15 @@ def reproduce(
         if table1 is None:
             sampler = FeatureNormClusterUndersampler(n_clusters=n_clusters, n_top=n_top)
             table1 = majority_minority_counts(sampler.fit(X_tr, y_tr), y_tr)
-            curves = {"frame_labels": f_te, "scores": {}}
+            curves = {"frame_labels": f_te, "scores": {}, "seed": seed, "n_seeds": n_seeds,
+                      "dataset": dataset, "regime": regime}
         norms = [clip_norms(v) for v in X_te]
         for m, value in _frame_metrics(f_te, norms, metrics).items():
             reference["Feature norm"][m].append(value)
         extra = {"text_embeddings": train.text_embeddings} if spec.vision_language else {}
         pipelines = core_experiment_pipelines(
             spec, n_clusters, n_top, n_snippets, max_epochs=max_epochs, device=device,
-            random_state=seed, **extra)
+            n_threads=n_threads, progress_bar=False, random_state=seed, **extra)
         if table3 is not None:
             proba = _text_cosine(X_te, train.text_embeddings)
             _fine_metrics(table3["Text cosine"], f_te, [1 - p[:, 0] for p in proba],
@@ -494,23 +507,139 @@ def write_tables(result, output_dir):
     return paths
 
 
+#: File names of the figures :func:`write_figures` writes, in order.
+FIGURE_FILES = ("figure1_roc.png", "figure2_score_histograms.png", "figure3_timeline.png")
+
+
+def _figure_caveat(curves):
+    """The line that tells synthetic results from the paper's, or ''."""
+    dataset = curves.get("dataset", "synthetic")
+    if dataset not in ("synthetic", "synthetic-clip"):
+        return ""
+    regime = curves.get("regime")
+    return (f"Synthetic data ({dataset}" + (f", regime={regime}" if regime else "")
+            + "): not expected to match the paper's numbers")
+
+
 def write_figures(curves, output_dir):
-    """Write Figure 1 (ROC curves) and Figure 2 (score histograms) as PNG files."""
+    """Write Figures 1 to 3 of the first seed's test videos as PNG files.
+
+    Figure 1: the frame-level ROC curve of each configuration, its AUC and
+    EER in the legend and the EER marked (first seed only: the tables are
+    means over every seed). Figure 2: histograms of the frame scores of
+    normal and abnormal frames, one panel per configuration on a grid with
+    shared axes, so that the shift between configurations can be read.
+    Figure 3 (``figure3_timeline.png``): one abnormal test video, every
+    configuration's scores over its frames, the ground truth shaded. On
+    synthetic data the titles say the numbers are not expected to match the
+    paper's.
+
+    Parameters
+    ----------
+    curves : dict
+        ``result["curves"]`` of :func:`reproduce`: ``frame_labels``,
+        ``scores`` (configuration -> per-video clip scores) and optionally
+        ``seed``, ``n_seeds``, ``dataset`` and ``regime``.
+    output_dir : str or Path
+        Folder of the PNG files, created if missing.
+
+    Returns
+    -------
+    roc_path, hist_path, timeline_path : Path
+        Figures 1 to 3 (``timeline_path`` None when no test video is
+        abnormal; see :func:`write_timeline_figure`).
+    """
     from matplotlib.figure import Figure
 
     from ..plotting import plot_frame_roc, plot_score_histograms
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    fig = Figure(figsize=(6, 5), layout="constrained")
-    plot_frame_roc(curves["frame_labels"], curves["scores"], ax=fig.add_subplot())
-    roc_path = output_dir / "figure1_roc.png"
+    seed = curves.get("seed", 0)
+    n_seeds = curves.get("n_seeds")
+    caveat = _figure_caveat(curves)
+    first = (f"the first seed (seed={seed}) of {n_seeds}; tables: {n_seeds}-seed means"
+             if n_seeds and n_seeds > 1 else f"seed={seed}")
+
+    fig = Figure(figsize=(6.5, 6), layout="constrained")
+    ax = fig.add_subplot()
+    plot_frame_roc(curves["frame_labels"], curves["scores"], ax=ax)
+    ax.set_title(f"Figure 1: frame-level ROC, test videos of {first}\n"
+                 "(legend: AUC and EER of that seed; dots: the EER points)"
+                 + (f"\n{caveat}" if caveat else ""), fontsize="medium")
+    roc_path = output_dir / FIGURE_FILES[0]
     fig.savefig(roc_path, dpi=120)
 
-    n = len(curves["scores"])
-    fig = Figure(figsize=(4 * n, 3.5), layout="constrained")
-    axes = fig.subplots(1, n, squeeze=False)[0]
-    plot_score_histograms(curves["frame_labels"], curves["scores"], axes=list(axes))
-    hist_path = output_dir / "figure2_score_histograms.png"
+    names = list(curves["scores"])
+    n = len(names)
+    n_cols = min(n, 3)
+    n_rows = -(-n // n_cols)
+    fig = Figure(figsize=(3.6 * n_cols, 2.8 * n_rows + 0.6), layout="constrained")
+    grid = fig.subplots(n_rows, n_cols, sharex=True, sharey=True, squeeze=False)
+    axes = list(grid.ravel())
+    lo = min(float(np.min(s)) for scores in curves["scores"].values() for s in scores)
+    hi = max(float(np.max(s)) for scores in curves["scores"].values() for s in scores)
+    plot_score_histograms(curves["frame_labels"], curves["scores"], axes=axes[:n],
+                          bins=np.linspace(lo, hi + 1e-12, 41))
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    for i, ax in enumerate(axes[:n]):
+        # shared axes: tick labels and axis labels on the outer panels only
+        ax.set_xlabel("frame anomaly score" if i + n_cols >= n else "")
+        ax.set_ylabel("density" if i % n_cols == 0 else "")
+        ax.tick_params(labelbottom=i + n_cols >= n, labelleft=i % n_cols == 0)
+        if i:
+            ax.get_legend().remove()
+    fig.suptitle(f"Figure 2: frame scores of normal (GT = 0) and abnormal (GT = 1) frames, "
+                 f"test videos of {first}" + (f"\n{caveat}" if caveat else ""),
+                 fontsize="medium")
+    hist_path = output_dir / FIGURE_FILES[1]
     fig.savefig(hist_path, dpi=120)
-    return roc_path, hist_path
+
+    return roc_path, hist_path, write_timeline_figure(curves, output_dir)
+
+
+def write_timeline_figure(curves, output_dir):
+    """Write Figure 3: one abnormal test video's scores over time, per configuration.
+
+    The abnormal test video whose share of abnormal frames is closest to one
+    half (the first of equals), so that both kinds of frames show; each
+    configuration's clip scores expanded to frames
+    (:class:`~sklearn_wsvad.plotting.ScoreTimelineDisplay`), the ground truth
+    shaded. Nothing is written when no test video is abnormal.
+
+    Parameters
+    ----------
+    curves : dict
+        As for :func:`write_figures`.
+    output_dir : str or Path
+        Folder of the PNG file, created if missing.
+
+    Returns
+    -------
+    path : Path or None
+    """
+    from matplotlib.figure import Figure
+
+    from ..plotting import ScoreTimelineDisplay
+
+    shares = np.array([np.mean(lab) for lab in curves["frame_labels"]])
+    if not shares.any():
+        return None
+    i = int(np.argmin(np.where(shares > 0, np.abs(shares - 0.5), np.inf)))
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    ax = fig.add_subplot()
+    ScoreTimelineDisplay.from_predictions(
+        {name: scores[i] for name, scores in curves["scores"].items()},
+        curves["frame_labels"][i], ax=ax)
+    caveat = _figure_caveat(curves)
+    ax.set_title(f"Figure 3: scores of abnormal test video {i} over time, each configuration "
+                 f"(seed={curves.get('seed', 0)}); shaded: abnormal frames"
+                 + (f"\n{caveat}" if caveat else ""), fontsize="medium")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0,
+              fontsize="small")
+    path = output_dir / FIGURE_FILES[2]
+    fig.savefig(path, dpi=120)
+    return path

@@ -5,6 +5,7 @@ import functools
 import numpy as np
 from sklearn.utils.metadata_routing import MetadataRequest
 
+from ..utils._runtime import called_by_sklearn_score
 from ._detection import IOU_THRESHOLDS, detection_map
 from ._frame import (
     class_frame_roc_auc_score,
@@ -127,6 +128,39 @@ _METRICS = {
 }
 
 
+class _MissingMetadata:
+    """What a scorer returns, in place of a score, when its metadata is missing
+    inside scikit-learn's cross-validation (see :func:`_missing_metadata`)."""
+
+    def __init__(self, message):
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+    __repr__ = __str__
+
+    def __float__(self):
+        raise ValueError(self.message)
+
+
+def _missing_metadata(message):
+    """Refuse to score without the routed ground truth.
+
+    Called directly, the scorer raises ``ValueError(message)``. Called by
+    scikit-learn's cross-validation (``_score`` of a search,
+    ``cross_validate``, ...; directly or through its multi-metric scorer), a
+    raised error would become a nan score and a warning (``error_score``),
+    and a search would pick a "best" candidate from nans; the scorer
+    therefore returns a non-number there, which scikit-learn refuses at once
+    with a ``ValueError`` ("scoring must return a number, got <message>").
+    A scorer wrapped in a user's function raises, as when called directly.
+    """
+    if called_by_sklearn_score(1):
+        return _MissingMetadata(message)
+    raise ValueError(message)
+
+
 class FrameScorer:
     """Scorer ``scorer(estimator, X, y=None, *, frame_labels)`` on frame metrics.
 
@@ -146,7 +180,7 @@ class FrameScorer:
 
     def __call__(self, estimator, X, y=None, *, frame_labels=None):
         if frame_labels is None:
-            raise ValueError(
+            return _missing_metadata(
                 "This frame-level scorer needs frame_labels (one 0/1 array per video). "
                 "Call scorer(estimator, X, frame_labels=...) or, in a search, enable "
                 "routing with sklearn.set_config(enable_metadata_routing=True) and "
@@ -236,7 +270,7 @@ class DetectionScorer:
 
     def __call__(self, estimator, X, y=None, *, segments=None):
         if segments is None:
-            raise ValueError(
+            return _missing_metadata(
                 "This detection scorer needs segments (per video, rows (class, "
                 "start_frame, end_frame); empty for a normal video). Call scorer(estimator, "
                 "X, segments=...) or, in a search, enable routing with "
@@ -303,7 +337,7 @@ class ClassFrameScorer:
         missing = [name for name, value in (("frame_labels", frame_labels),
                                             ("video_classes", video_classes)) if value is None]
         if missing:
-            raise ValueError(
+            return _missing_metadata(
                 f"This per-class frame scorer needs {' and '.join(missing)}. Call "
                 "scorer(estimator, X, frame_labels=..., video_classes=...) or, in a search, "
                 "enable routing with sklearn.set_config(enable_metadata_routing=True) and "

@@ -1,6 +1,7 @@
 """skorch base class of the video MIL models."""
 
 import contextlib
+import inspect
 import numbers
 import warnings
 
@@ -9,14 +10,20 @@ import torch
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.metaestimators import available_if
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping
 from skorch.utils import to_tensor
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from ..refine._scalers import _pooled_mean_var
+from ..utils._runtime import in_sklearn_call, torch_threads
 from ..utils.validation import (
     check_both_classes,
     check_video_labels,
@@ -121,6 +128,14 @@ def _low_padding_groups(sorted_lengths, max_padding=0.0):
     return groups
 
 
+def _same_default(value, default):
+    """Whether a parameter value is its default (same object, or equal scalar)."""
+    if value is default:
+        return True
+    simple = (bool, int, float, str, type(None))
+    return type(value) is type(default) and isinstance(value, simple) and value == default
+
+
 def _check_device(device):
     """A ``ValueError`` naming the device when torch cannot use it here."""
     try:
@@ -188,6 +203,9 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 2, None, closed="left")],
         "input_scaling": [StrOptions({"standard"}), None],
+        "n_threads": [Interval(numbers.Integral, 1, None, closed="left"),
+                      Options(numbers.Integral, {-1}), StrOptions({"auto"}), None],
+        "progress_bar": ["boolean", StrOptions({"auto"})],
     }
 
     def __init__(
@@ -210,6 +228,8 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         random_state=None,
         threshold=0.5,
         input_scaling="standard",
+        n_threads="auto",
+        progress_bar="auto",
         **kwargs,
     ):
         super().__init__(
@@ -232,6 +252,8 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         self.random_state = random_state
         self.threshold = threshold
         self.input_scaling = input_scaling
+        self.n_threads = n_threads
+        self.progress_bar = progress_bar
 
     # ---- hooks for subclasses ------------------------------------------------
     def _module_params(self):
@@ -335,7 +357,29 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
 
     def get_dataset(self, X, y=None):
         bags, owner = _split_crops(X)
-        return VideoDataset(bags, None if y is None else np.asarray(y)[owner])
+        dataset = VideoDataset(bags, None if y is None else np.asarray(y)[owner])
+        dataset.owner = owner  # the video of each bag (several for crops)
+        return dataset
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """skorch's training / validation split, made over videos.
+
+        Where a video's crops are separate bags, ``train_split`` (e.g.
+        ``ValidSplit(5, stratified=True)``) splits the videos with their
+        labels, and each side gets all the bags of its videos: no video is
+        on both sides. A ``train_split`` that returns other datasets than
+        parts of what it is given (``predefined_split``) gets the bags.
+        """
+        dataset = self.get_dataset(X, y)
+        owner = getattr(dataset, "owner", None)
+        if not self.train_split or owner is None or len(owner) == len(X) or y is None:
+            return super().get_split_datasets(X, y, **fit_params)
+        videos = VideoDataset(np.arange(len(X)), y)
+        parts = self.train_split(videos, np.asarray(y), **fit_params)
+        if all(isinstance(part, Subset) and part.dataset is videos for part in parts):
+            return tuple(Subset(dataset, np.flatnonzero(np.isin(owner, part.indices)))
+                         for part in parts)
+        return self.train_split(dataset, dataset.y, **fit_params)
 
     def get_iterator(self, dataset, training=False):
         prefix = "iterator_train" if training else "iterator_valid"
@@ -392,14 +436,68 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         self.classes_ = np.array([0, 1])
         rng = check_random_state(self.random_state)
         self.training_seed_ = int(rng.randint(np.iinfo(np.int32).max))
-        with _forked_torch_rng(self.training_seed_, self.device):
+        with torch_threads(self.n_threads), _forked_torch_rng(self.training_seed_, self.device):
             # skorch's fit, minus its call to the validating partial_fit below
             if not self.warm_start or not self.initialized_:
                 self._fit_input_scaling(videos)
-                self.initialize()
+                with self._quiet():  # no "Re-initializing module" on a refit
+                    self.initialize()
                 self._on_initialized(videos, y)
-            super().partial_fit(videos, y)
+            with self._epoch_bar():
+                super().partial_fit(videos, y)
         return self
+
+    @contextlib.contextmanager
+    def _quiet(self):
+        """skorch's own messages off for a block (``verbose`` restored after)."""
+        verbose, self.verbose = self.verbose, 0
+        try:
+            yield
+        finally:
+            self.verbose = verbose
+
+    def _shows_progress(self):
+        if self.progress_bar == "auto":
+            # skorch's epoch log replaces the bar; a search's fits stay quiet
+            return not self.verbose and not in_sklearn_call()
+        return bool(self.progress_bar)
+
+    @contextlib.contextmanager
+    def _epoch_bar(self):
+        """One tqdm bar over the epochs of this call (see ``progress_bar``)."""
+        if not self._shows_progress():
+            yield
+            return
+        from tqdm.auto import tqdm
+
+        self._epoch_bar_ = tqdm(total=self.max_epochs, desc=type(self).__name__,
+                                unit="epoch", leave=True, dynamic_ncols=True)
+        try:
+            yield
+        finally:
+            bar = self.__dict__.pop("_epoch_bar_")
+            bar.total = bar.n  # early stopping: the bar ends full at the last epoch
+            bar.close()
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_epoch_bar_", None)  # a pickle or Checkpoint during fit
+        return state
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
+        bar = self.__dict__.get("_epoch_bar_")
+        if bar is not None:
+            # the net's own hook runs before skorch's scoring callbacks, so the
+            # epoch's losses are read from its batches (mean over batches)
+            batches = self.history[-1].get("batches", [])
+            losses = {}
+            for key in ("train_loss", "valid_loss"):
+                values = [b[key] for b in batches if key in b]
+                if values:
+                    losses[key] = f"{np.mean(values):.4g}"
+            bar.set_postfix(losses, refresh=False)
+            bar.update(1)
 
     def fit_loop(self, X, y=None, *args, **kwargs):
         """skorch's training loop, which warns when it is interrupted.
@@ -489,8 +587,9 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         # torch RNG is left as it was
         seed = np.random.SeedSequence([self.training_seed_, len(self.history_)])
         self.training_seed_ = int(seed.generate_state(1)[0] % np.iinfo(np.int32).max)
-        with _forked_torch_rng(self.training_seed_, self.device):
-            super().partial_fit(videos, y)
+        with torch_threads(self.n_threads), _forked_torch_rng(self.training_seed_, self.device):
+            with self._epoch_bar():
+                super().partial_fit(videos, y)
         return self
 
     # ---- prediction ----------------------------------------------------------
@@ -522,6 +621,10 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
         _check_device(self.device)  # e.g. set as an attribute, or a pickle from a GPU machine
         videos = check_videos(X, n_features=self.n_features_in_, allow_crops=self._accepts_crops,
                               compute_dtype=np.float32)
+        with torch_threads(self.n_threads):
+            return self._per_clip_checked(videos, extract)
+
+    def _per_clip_checked(self, videos, extract):
         bags, owner = _split_crops(videos)
         bag_scores = [None] * len(bags)
         halo = self._score_halo()
@@ -705,9 +808,63 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
                 )
         return float(roc_auc_score(y, scores, sample_weight=sample_weight))
 
+    # ---- parameters ----------------------------------------------------------
+    @classmethod
+    def _declared_params(cls):
+        """The parameters of the estimator's own ``__init__`` signature."""
+        return {name for name, p in inspect.signature(cls.__init__).parameters.items()
+                if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+
+    @classmethod
+    def _skorch_defaults(cls):
+        """skorch's own parameters that ``cls.__init__`` does not declare, with
+        the values a default instance holds (None: no default instance)."""
+        cached = cls.__dict__.get("_skorch_defaults_cache")
+        if cached is None:
+            try:
+                default = cls()
+            except TypeError:  # a class whose module or criterion has no default
+                cached = {}
+            else:
+                declared = cls._declared_params()
+                cached = {k: v for k, v in vars(default).items()
+                          if not k.endswith("_") and not k.startswith("_") and "__" not in k
+                          and k not in declared}
+            cls._skorch_defaults_cache = cached
+        return cached
+
+    def get_params(self, deep=True, **kwargs):
+        """Parameters of the estimator: its own, and skorch's where set.
+
+        skorch's ``NeuralNet`` parameters that the estimator does not declare
+        (``train_split``, ``callbacks``, ``iterator_train``, ``warm_start``,
+        ...) are listed only when they differ from their defaults, so reprs
+        and ``clone`` show what the user set; all of them remain settable
+        through the constructor's ``**kwargs`` and :meth:`set_params`.
+        """
+        params = super().get_params(deep=deep, **kwargs)
+        # private attributes (skorch's _params_to_validate, fitted state such as
+        # _input_stats) are not parameters: __init__ rebuilds them
+        params = {k: v for k, v in params.items() if not k.startswith("_")}
+        for name, default in self._skorch_defaults().items():
+            if name in params and _same_default(params[name], default):
+                del params[name]
+        return params
+
+    def _get_params_html(self, deep=True, **kwargs):
+        # the HTML repr's table: the estimator's parameters, not every setting of
+        # skorch's default callbacks (callbacks__print_log__..., still settable)
+        return super()._get_params_html(deep=False, **kwargs)
+
     def set_params(self, **params):
         if "device" in params:
             _check_device(params["device"])  # before anything changes
+        # skorch parameters at their defaults are not in get_params (see there);
+        # skorch sets these plain ones as attributes, as done here
+        plain = [k for k in params if k in self._skorch_defaults()
+                 and not any(k.startswith(prefix) for prefix in self.prefixes_)]
+        for key in plain:
+            setattr(self, key, params.pop(key))
         super().set_params(**params)
         # skorch does not move a fitted module when only the device changes
         if "device" in params and getattr(self, "initialized_", False):

@@ -204,6 +204,16 @@ class CLIPTSADetector(RTFMDetector):
     n_channels : int, default=128
     hidden_sizes : tuple of int, default=(128, 32)
     batch_size : int, default=32
+    n_threads : int, "auto" or None, default="auto"
+        CPU threads of torch during ``fit`` and scoring (the caller's setting is
+        restored after; the setting is the process's). "auto": half the CPUs
+        available to the process (at least 1, at most torch's current
+        setting); -1: all of them; None: torch's current setting. The docs'
+        page "Scaling out" gives the measurements behind the default.
+    progress_bar : bool or "auto", default="auto"
+        One tqdm bar over the epochs of each fit. "auto": shown unless
+        ``verbose`` is on or the fit runs inside a scikit-learn search,
+        ``cross_validate`` or another cross-validation helper.
     **kwargs
         Every other parameter of :class:`RTFMDetector`, same defaults.
 
@@ -267,6 +277,8 @@ class CLIPTSADetector(RTFMDetector):
         threshold=0.5,
         input_scaling="standard",
         verbose=0,
+        n_threads="auto",
+        progress_bar="auto",
         **kwargs,
     ):
         super().__init__(
@@ -279,7 +291,8 @@ class CLIPTSADetector(RTFMDetector):
             lambda_sparse=lambda_sparse, lr=lr, weight_decay=weight_decay,
             max_epochs=max_epochs, batch_size=batch_size, optimizer=optimizer, device=device,
             random_state=random_state, threshold=threshold, input_scaling=input_scaling,
-            verbose=verbose, **kwargs,
+            verbose=verbose, n_threads=n_threads, progress_bar=progress_bar,
+            **kwargs,
         )
         self.kappa = kappa
         self.n_samples = n_samples

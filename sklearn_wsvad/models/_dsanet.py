@@ -570,6 +570,16 @@ class DSANetDetector(VadCLIPDetector):
     batch_size : int, default=128
     optimizer : torch optimizer class, default=torch.optim.AdamW
     input_scaling : {"standard"} or None, default=None
+    n_threads : int, "auto" or None, default="auto"
+        CPU threads of torch during ``fit`` and scoring (the caller's setting is
+        restored after; the setting is the process's). "auto": half the CPUs
+        available to the process (at least 1, at most torch's current
+        setting); -1: all of them; None: torch's current setting. The docs'
+        page "Scaling out" gives the measurements behind the default.
+    progress_bar : bool or "auto", default="auto"
+        One tqdm bar over the epochs of each fit. "auto": shown unless
+        ``verbose`` is on or the fit runs inside a scikit-learn search,
+        ``cross_validate`` or another cross-validation helper.
     **kwargs
         Other :class:`~sklearn_wsvad.models.BaseVideoMILNet` / skorch
         parameters (``device``, ``random_state``, ``threshold``, ...).
@@ -645,13 +655,16 @@ class DSANetDetector(VadCLIPDetector):
         threshold=0.5,
         input_scaling=None,
         verbose=0,
+        n_threads="auto",
+        progress_bar="auto",
         **kwargs,
     ):
         BaseVideoMILNet.__init__(
             self, module, criterion, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
             max_epochs=max_epochs, batch_size=batch_size, device=device,
             random_state=random_state, threshold=threshold, input_scaling=input_scaling,
-            verbose=verbose, **kwargs,
+            verbose=verbose, n_threads=n_threads, progress_bar=progress_bar,
+            **kwargs,
         )
         self.text_embeddings = text_embeddings
         self.max_length = max_length

@@ -121,7 +121,8 @@ class MagnitudeMILDetector(BaseVideoMILNet):
         ``"cuda"`` to train and score on a GPU.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and batch sampling of each
-        ``fit``; the global RNGs are left as they were.
+        ``fit``; torch's global RNG is left as it was (None draws the seed from
+        NumPy's global RNG, as scikit-learn does).
     threshold : float, default=0.5
         ``predict`` threshold on the video score.
     input_scaling : {"standard"} or None, default="standard"
@@ -132,7 +133,17 @@ class MagnitudeMILDetector(BaseVideoMILNet):
         scaled beforehand, as in the core experiment). The user guide's section
         "Raw features and input scaling" says why this is the default.
     verbose : int, default=0
-        1 prints skorch's epoch log.
+        1 prints skorch's epoch log (in place of the progress bar).
+    n_threads : int, "auto" or None, default="auto"
+        CPU threads of torch during ``fit`` and scoring (the caller's setting is
+        restored after; the setting is the process's). "auto": half the CPUs
+        available to the process (at least 1, at most torch's current
+        setting); -1: all of them; None: torch's current setting. The docs'
+        page "Scaling out" gives the measurements behind the default.
+    progress_bar : bool or "auto", default="auto"
+        One tqdm bar over the epochs of each fit. "auto": shown unless
+        ``verbose`` is on or the fit runs inside a scikit-learn search,
+        ``cross_validate`` or another cross-validation helper.
     **kwargs
         Other skorch ``NeuralNet`` parameters (``callbacks``, ``train_split``,
         ``module__*``, ``iterator_train__*``, ...).
@@ -193,6 +204,8 @@ class MagnitudeMILDetector(BaseVideoMILNet):
         threshold=0.5,
         input_scaling="standard",
         verbose=0,
+        n_threads="auto",
+        progress_bar="auto",
         **kwargs,
     ):
         super().__init__(
@@ -208,6 +221,8 @@ class MagnitudeMILDetector(BaseVideoMILNet):
             threshold=threshold,
             input_scaling=input_scaling,
             verbose=verbose,
+            n_threads=n_threads,
+            progress_bar=progress_bar,
             **kwargs,
         )
         self.hidden_sizes = hidden_sizes

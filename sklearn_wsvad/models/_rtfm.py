@@ -509,6 +509,16 @@ class RTFMDetector(BaseVideoMILNet):
         scaled beforehand, as in the core experiment). The user guide's section
         "Raw features and input scaling" says why this is the default.
     verbose : int, default=0
+    n_threads : int, "auto" or None, default="auto"
+        CPU threads of torch during ``fit`` and scoring (the caller's setting is
+        restored after; the setting is the process's). "auto": half the CPUs
+        available to the process (at least 1, at most torch's current
+        setting); -1: all of them; None: torch's current setting. The docs'
+        page "Scaling out" gives the measurements behind the default.
+    progress_bar : bool or "auto", default="auto"
+        One tqdm bar over the epochs of each fit. "auto": shown unless
+        ``verbose`` is on or the fit runs inside a scikit-learn search,
+        ``cross_validate`` or another cross-validation helper.
     **kwargs
         Other skorch ``NeuralNet`` parameters.
 
@@ -586,6 +596,8 @@ class RTFMDetector(BaseVideoMILNet):
         threshold=0.5,
         input_scaling="standard",
         verbose=0,
+        n_threads="auto",
+        progress_bar="auto",
         **kwargs,
     ):
         super().__init__(
@@ -601,6 +613,8 @@ class RTFMDetector(BaseVideoMILNet):
             threshold=threshold,
             input_scaling=input_scaling,
             verbose=verbose,
+            n_threads=n_threads,
+            progress_bar=progress_bar,
             **kwargs,
         )
         self.k = k

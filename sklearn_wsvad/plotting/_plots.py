@@ -1,9 +1,9 @@
 """Figures of the core paper (Figures 1 and 2) and of the cluster distribution."""
 
 import numpy as np
-from sklearn.metrics import roc_auc_score, roc_curve
 
 from ..metrics._frame import _concat_frames
+from ._displays import FrameRocCurveDisplay
 
 
 def _axes(ax, n=1):
@@ -17,6 +17,10 @@ def _axes(ax, n=1):
 
 def plot_frame_roc(frame_labels, scores_by_name, *, frames_per_clip=16, ax=None):
     """Frame-level ROC curves of several scorings of the same videos (Figure 1).
+
+    One :class:`~sklearn_wsvad.plotting.FrameRocCurveDisplay` per
+    configuration on one axes: the legend gives each curve's frame AUC and
+    EER, and the EER is marked on the curve.
 
     Parameters
     ----------
@@ -33,13 +37,11 @@ def plot_frame_roc(frame_labels, scores_by_name, *, frames_per_clip=16, ax=None)
     ax : matplotlib Axes
     """
     ax = _axes(ax)
-    for name, scores in scores_by_name.items():
-        y, s = _concat_frames(frame_labels, scores, frames_per_clip, False)
-        fpr, tpr, _ = roc_curve(y, s)
-        ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, s):.3f})")
+    FrameRocCurveDisplay.from_predictions(frame_labels, dict(scores_by_name),
+                                          frames_per_clip=frames_per_clip, ax=ax)
     ax.plot([0, 1], [0, 1], color="0.7", linestyle=":", linewidth=1)
     ax.set(xlabel="False positive rate", ylabel="True positive rate",
-           title="Frame-level ROC", xlim=(0, 1), ylim=(0, 1.01))
+           title="Frame-level ROC")
     ax.legend(loc="lower right", fontsize="small")
     return ax
 
@@ -55,7 +57,9 @@ def plot_score_histograms(frame_labels, scores_by_name, *, frames_per_clip=16, a
     frames_per_clip : int, default=16
     axes : sequence of matplotlib Axes, default=None
         One per configuration; created with pyplot when None.
-    bins : int, default=40
+    bins : int or array-like, default=40
+        Number of bins over each configuration's score range, or the bin
+        edges shared by all (e.g. for axes with a shared x axis).
 
     Returns
     -------
@@ -67,7 +71,8 @@ def plot_score_histograms(frame_labels, scores_by_name, *, frames_per_clip=16, a
         raise ValueError(f"Got {len(axes)} axes for {len(names)} configurations.")
     for ax, name in zip(axes, names):
         y, s = _concat_frames(frame_labels, scores_by_name[name], frames_per_clip, False)
-        edges = np.linspace(s.min(), s.max() + 1e-12, bins + 1)
+        edges = (np.linspace(s.min(), s.max() + 1e-12, bins + 1) if np.ndim(bins) == 0
+                 else np.asarray(bins, dtype=np.float64))
         ax.hist(s[y == 0], bins=edges, density=True, alpha=0.6, label="GT = 0")
         ax.hist(s[y == 1], bins=edges, density=True, alpha=0.6, label="GT = 1")
         ax.set(title=name, xlabel="anomaly score", ylabel="density")

@@ -2,7 +2,7 @@
 
 A data set is a sequence of videos, each a 2-D array ``(n_clips, n_features)``
 whose lengths differ. These helpers validate one video at a time and never
-stack the whole set (see ``DESIGN.md`` section 1).
+stack the whole set, so that memory follows the longest video, not the set.
 """
 
 import numbers

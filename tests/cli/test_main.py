@@ -1,4 +1,5 @@
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +18,11 @@ def test_reproduce_prints_tables_and_writes_figures(tmp_path):
     for name in ("Baseline", "Top2-Top2", "Bot3-Bot3", "Top2-Bot3", "Bot3-Top2"):
         assert f"| {name}" in text
     assert "over 2 seed(s)" in text
-    for fig in ("figure1_roc.png", "figure2_score_histograms.png"):
+    for i, fig in enumerate(("figure1_roc.png", "figure2_score_histograms.png",
+                             "figure3_timeline.png"), 1):
         assert (tmp_path / fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"Figure {i}: {tmp_path / fig}" in text
+    assert "not expected to match the paper's" in text
     # the tables also as files: JSON with every seed's value, CSV with mean and std
     import csv
     import json
@@ -35,6 +39,58 @@ def test_reproduce_prints_tables_and_writes_figures(tmp_path):
         assert [float(row["seed_0"]), float(row["seed_1"])] == pytest.approx(seeds)
         assert float(row["mean"]) == pytest.approx(np.mean(seeds))
         assert f"{np.mean(seeds):.3f}" in text  # the same numbers as the printed table
+
+
+def test_write_figures_say_which_seed_share_axes_and_add_a_timeline(tmp_path, monkeypatch):
+    """The figures of the first seed, read from the artists (no image comparison)."""
+    from matplotlib.figure import Figure
+
+    from sklearn_wsvad.cli._reproduce import FIGURE_FILES, write_figures
+    from sklearn_wsvad.datasets import make_wsvad_videos
+    from sklearn_wsvad.refine import clip_norms
+
+    data = make_wsvad_videos(12, n_features=4, min_clips=8, max_clips=20, random_state=0)
+    rng = np.random.default_rng(0)
+    names = ["Baseline", "Top3-Top3", "Bot7-Bot7", "Top3-Bot7", "Bot7-Top3"]
+    scores = {name: [clip_norms(v) + rng.normal(0, 1, len(v)) for v in data.videos]
+              for name in names}
+    curves = {"frame_labels": data.frame_labels, "scores": scores, "seed": 0, "n_seeds": 3,
+              "dataset": "synthetic", "regime": "paper"}
+    saved = {}
+    original = Figure.savefig
+
+    def record(fig, path, **kwargs):
+        saved[Path(path).name] = fig
+        return original(fig, path, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    paths = write_figures(curves, tmp_path)
+    assert [p.name for p in paths] == list(FIGURE_FILES)
+    assert list(saved) == list(FIGURE_FILES)
+    roc = saved["figure1_roc.png"].axes[0]
+    assert "first seed (seed=0) of 3" in roc.get_title()
+    assert "not expected to match the paper" in roc.get_title()
+    assert len(roc.get_legend().get_texts()) == 5
+    # Figure 2: a 2 x 3 grid, shared x and y, the sixth panel hidden
+    hist = saved["figure2_score_histograms.png"]
+    axes = hist.axes
+    assert len(axes) == 6 and [ax.get_visible() for ax in axes].count(False) == 1
+    shown = [ax for ax in axes if ax.get_visible()]
+    assert all(shown[0].get_shared_x_axes().joined(shown[0], ax) for ax in shown)
+    assert all(shown[0].get_shared_y_axes().joined(shown[0], ax) for ax in shown)
+    assert [ax.get_title() for ax in shown] == names
+    assert "not expected to match the paper" in hist.get_suptitle()
+    # Figure 3: one abnormal test video, every configuration, its GT intervals shaded
+    timeline = saved["figure3_timeline.png"].axes[0]
+    i = int(timeline.get_title().split("test video ")[1].split()[0])
+    labels = data.frame_labels[i]
+    assert labels.any()
+    n_intervals = int(np.count_nonzero(np.diff(np.r_[0, labels, 0]) == 1))
+    assert len(timeline.patches) == n_intervals
+    assert len(timeline.lines) == len(names)
+    # on a benchmark, no synthetic-data caveat
+    write_figures({**curves, "dataset": "ucf-crime"}, tmp_path)
+    assert "paper" not in saved["figure1_roc.png"].axes[0].get_title()
 
 
 @pytest.mark.parametrize("model", ["sultani", "rtfm", "ngmil", "bnwvad", "crossbatch"])
@@ -264,6 +320,8 @@ def test_too_few_clip_videos_for_the_split_is_named():
     (["--n-clusters", "1"], "--n-clusters 1: expected at least 2"),
     (["--max-epochs", "-1"], "--max-epochs -1: expected at least 1"),
     (["--n-features", "0"], "--n-features 0: expected at least 2"),
+    (["--threads", "0"], "expected a positive number, -1 (all CPUs) or auto; got '0'"),
+    (["--threads", "many"], "expected a positive number, -1 (all CPUs) or auto; got 'many'"),
 ])
 def test_numbers_out_of_range_are_one_line_errors(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -295,3 +353,22 @@ def test_version(capsys):
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"wsvad {__version__}"
+
+
+@pytest.mark.parametrize("flag, expected", [([], "auto"), (["--threads", "1"], 1),
+                                            (["--threads", "-1"], -1)])
+def test_threads_reach_every_model_with_their_bars_off(flag, expected, monkeypatch, tmp_path):
+    import sklearn_wsvad.cli._reproduce as rep
+
+    seen = []
+    original = rep.core_experiment_pipelines
+
+    def spy(*args, **kwargs):
+        seen.append((kwargs["n_threads"], kwargs["progress_bar"]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(rep, "core_experiment_pipelines", spy)
+    main(["reproduce", "--seeds", "1", "--n-videos", "20", "--n-features", "8",
+          "--max-epochs", "1", "--quiet", "--output-dir", str(tmp_path), *flag],
+         stdout=io.StringIO())
+    assert seen == [(expected, False)]
