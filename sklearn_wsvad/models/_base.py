@@ -818,7 +818,8 @@ class BaseVideoMILNet(ClassifierMixin, NeuralNet):
     @classmethod
     def _skorch_defaults(cls):
         """skorch's own parameters that ``cls.__init__`` does not declare, with
-        the values a default instance holds (None: no default instance)."""
+        the values a default instance holds (empty for a class that cannot be
+        built without arguments: every parameter is then listed)."""
         cached = cls.__dict__.get("_skorch_defaults_cache")
         if cached is None:
             try:
