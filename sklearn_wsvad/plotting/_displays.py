@@ -51,11 +51,13 @@ __all__ = [
 _GT_GID = "sklearn_wsvad.ground_truth"
 
 
-def _new_axes():
+def _new_axes(n=1):
+    """New pyplot axes: one, or a row of ``n`` (an array)."""
     import matplotlib.pyplot as plt
 
-    _, ax = plt.subplots()
-    return ax
+    if n == 1:
+        return plt.subplots()[1]
+    return plt.subplots(1, n, figsize=(4.5 * n, 4), squeeze=False)[1][0]
 
 
 def _style(defaults, user, artist):
@@ -127,6 +129,17 @@ def _eer_and_threshold(y_true, y_score):
     return eer, float(thresholds[i])
 
 
+def _check_named_scores(clip_scores, name):
+    """A dict name -> clip scores names its curves itself, and is not empty."""
+    if name is not None:
+        raise ValueError(
+            "clip_scores is a dict, whose keys name the curves: leave name=None "
+            f"(got name={name!r})."
+        )
+    if not clip_scores:
+        raise ValueError("clip_scores is an empty dict: give at least one model's scores.")
+
+
 def _frame_curves(cls, frame_labels, clip_scores, *, frames_per_clip, abnormal_only, name,
                   ax, make, plot_kwargs):
     """Shared ``from_predictions`` of the frame curve displays.
@@ -136,13 +149,7 @@ def _frame_curves(cls, frame_labels, clip_scores, *, frames_per_clip, abnormal_o
     scores gives a dict of displays on one axes (the chance level drawn once).
     """
     if isinstance(clip_scores, Mapping):
-        if name is not None:
-            raise ValueError(
-                "clip_scores is a dict, whose keys name the curves: leave name=None "
-                f"(got name={name!r})."
-            )
-        if not clip_scores:
-            raise ValueError("clip_scores is an empty dict: give at least one model's scores.")
+        _check_named_scores(clip_scores, name)
         ax = _new_axes() if ax is None else ax
         displays = {}
         for i, (key, scores) in enumerate(clip_scores.items()):
@@ -895,14 +902,7 @@ class ScoreTimelineDisplay:
             same keys of displays drawn on one axes.
         """
         if isinstance(clip_scores, Mapping):
-            if name is not None:
-                raise ValueError(
-                    "clip_scores is a dict, whose keys name the curves: leave name=None "
-                    f"(got name={name!r})."
-                )
-            if not clip_scores:
-                raise ValueError("clip_scores is an empty dict: give at least one model's "
-                                 "scores.")
+            _check_named_scores(clip_scores, name)
             if isinstance(threshold, Mapping):
                 unknown = set(threshold) - set(clip_scores)
                 if unknown:

@@ -3,16 +3,11 @@
 import numpy as np
 
 from ..metrics._frame import _concat_frames
-from ._displays import FrameRocCurveDisplay
+from ._displays import FrameRocCurveDisplay, _new_axes
 
 
 def _axes(ax, n=1):
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    _, axes = plt.subplots(1, n, figsize=(4.5 * n, 4), squeeze=False)
-    return axes[0] if n > 1 else axes[0, 0]
+    return _new_axes(n) if ax is None else ax
 
 
 def plot_frame_roc(frame_labels, scores_by_name, *, frames_per_clip=16, ax=None):

@@ -341,6 +341,10 @@ def test_timeline_checks_its_inputs(data):
                                               ax=_ax())
     with pytest.raises(ValueError, match="threshold is a dict"):
         ScoreTimelineDisplay.from_predictions([0.1, 0.2], labels, threshold={"a": 1}, ax=_ax())
+    with pytest.raises(ValueError, match="leave name=None"):
+        ScoreTimelineDisplay.from_predictions({"a": [0.1, 0.2]}, labels, name="x", ax=_ax())
+    with pytest.raises(ValueError, match="empty dict"):
+        ScoreTimelineDisplay.from_predictions({}, labels, ax=_ax())
     with pytest.raises(ValueError, match="one video"):
         ScoreTimelineDisplay.from_estimator(None, list(data.videos[:2]), ax=_ax())
 
